@@ -1,0 +1,1 @@
+"""Agencies: the organisations whose portals charge fees through PayGov."""

@@ -1,0 +1,1 @@
+"""Authentication of portals by API key."""

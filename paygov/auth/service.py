@@ -1,0 +1,88 @@
+"""API keys: issued once in clear, stored as HMAC-SHA256 under a server secret."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paygov.agencies.models import Agency
+from paygov.audit import service as audit
+from paygov.auth import repository
+from paygov.auth.models import ApiKey
+from paygov.kit.crypto import keyed_hash
+from paygov.kit.errors import NotFound, Unauthorized
+from paygov.kit.ids import new_id
+
+
+class InvalidApiKey(Unauthorized):
+    code = "invalid_api_key"
+    message = "The API key is unknown or revoked."
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    message = "No active API key with this id."
+
+
+def key_prefix(mode: str) -> str:
+    return f"pk_{mode}_"
+
+
+async def issue_key(
+    session: AsyncSession, secret: bytes, agency: Agency, *, at: datetime, actor: str
+) -> str:
+    """Create a key for the agency; the clear key is returned here and never again."""
+    clear = key_prefix(agency.mode) + secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=new_id("key"),
+        agency_id=agency.id,
+        key_hash=keyed_hash(secret, clear),
+        display_prefix=clear[:12],
+        created_at=at,
+        revoked_at=None,
+    )
+    repository.add(session, key)
+    await session.flush()
+    await audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="api_key.created",
+        subject_type="api_key",
+        subject_id=key.id,
+        details={"agency_id": agency.id, "prefix": key.display_prefix},
+    )
+    return clear
+
+
+async def revoke_key(session: AsyncSession, key_id: str, *, at: datetime, actor: str) -> ApiKey:
+    """Revoke a key at once; requests carrying it get 401 from then on."""
+    key = await repository.revoke(session, key_id, at)
+    if key is None:
+        raise ApiKeyNotFound(field="key_id")
+    await audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="api_key.revoked",
+        subject_type="api_key",
+        subject_id=key.id,
+        details={"agency_id": key.agency_id, "prefix": key.display_prefix},
+    )
+    return key
+
+
+async def authenticate(session: AsyncSession, secret: bytes, clear: str) -> Agency:
+    """The agency behind a bearer key, or 401."""
+    if not clear.startswith(("pk_test_", "pk_live_")) or len(clear) > 128:
+        raise InvalidApiKey()
+    agency = await repository.agency_for_key(session, keyed_hash(secret, clear))
+    if agency is None:
+        raise InvalidApiKey()
+    return agency
+
+
+async def keys_of(session: AsyncSession, agency_id: str) -> list[ApiKey]:
+    return await repository.keys_of(session, agency_id)

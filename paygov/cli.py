@@ -1,0 +1,277 @@
+"""The `paygov` command. Bad input: a non-zero exit and one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+
+from paygov.kit.context import Context
+from paygov.kit.errors import PayGovError
+from paygov.kit.settings import ConfigurationError, Settings
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def emit(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def run_async(command: Callable[[Context], Awaitable[None]]) -> None:
+    ctx = Context.build()
+
+    async def main() -> None:
+        try:
+            await command(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    asyncio.run(main())
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from paygov.kit import migrations
+
+    settings = Settings()
+    if settings.database_url.startswith("sqlite"):
+        path = settings.database_url.split("///", 1)[-1]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.database_url, args.revision)
+    sys.stdout.write(f"migrated to {args.revision}\n")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    Settings().master_key_bytes  # noqa: B018  (fail now, in one line, on a bad key)
+    uvicorn.run(
+        "paygov.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=args.access_log,
+        log_level="warning",
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+    )
+
+
+def cmd_agency_create(args: argparse.Namespace) -> None:
+    from paygov.agencies import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            created = await service.create_agency(
+                session,
+                ctx.box,
+                ctx.settings.api_key_secret_bytes,
+                at=ctx.clock.now(),
+                actor=actor(),
+                code=args.code,
+                name=args.name,
+                province=args.province,
+                mode="test" if args.test else "live",
+                return_hosts=args.return_host,
+                webhook_url=args.webhook_url,
+                beneficiaries=args.beneficiary,
+            )
+        emit(
+            {
+                **created.agency.summary(),
+                "api_key": created.api_key,
+                "webhook_secret": created.webhook_secret,
+                "beneficiary_accounts": [
+                    {"account": b.account_number, "bank_bin": b.bank_bin, "default": b.is_default}
+                    for b in created.beneficiaries
+                ],
+            }
+        )
+
+    run_async(command)
+
+
+def cmd_agency_list(_: argparse.Namespace) -> None:
+    from paygov.agencies import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            agencies = await service.list_agencies(session)
+        emit([agency.summary() for agency in agencies])
+
+    run_async(command)
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> None:
+    from paygov.agencies import service as agencies
+    from paygov.auth import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            agency = await agencies.get_by_code(session, args.agency)
+            key = await service.issue_key(
+                session,
+                ctx.settings.api_key_secret_bytes,
+                agency,
+                at=ctx.clock.now(),
+                actor=actor(),
+            )
+        emit({"agency": agency.code, "api_key": key})
+
+    run_async(command)
+
+
+def cmd_apikey_list(args: argparse.Namespace) -> None:
+    from paygov.agencies import service as agencies
+    from paygov.auth import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            agency = await agencies.get_by_code(session, args.agency)
+            keys = await service.keys_of(session, agency.id)
+        emit(
+            [
+                {
+                    "key_id": k.id,
+                    "prefix": k.display_prefix,
+                    "created_at": k.created_at.isoformat(),
+                    "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                }
+                for k in keys
+            ]
+        )
+
+    run_async(command)
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> None:
+    from paygov.auth import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            key = await service.revoke_key(session, args.key_id, at=ctx.clock.now(), actor=actor())
+        emit(
+            {"key_id": key.id, "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+        )
+
+    run_async(command)
+
+
+def cmd_audit_verify(_: argparse.Namespace) -> None:
+    from paygov.audit import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            verdict = await service.verify(session)
+        sys.stdout.write(verdict.line() + "\n")
+        if not verdict.ok:
+            raise SystemExit(1)
+
+    run_async(command)
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="paygov", description="PayGov: payment aggregation for e-services.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(run=cmd_migrate)
+
+    serve = commands.add_parser("serve", help="run the API and pages")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(run=cmd_serve)
+
+    agency = commands.add_parser("agency", help="manage agencies").add_subparsers(
+        dest="agency_command", required=True, parser_class=Parser
+    )
+    create = agency.add_parser("create", help="register an agency; prints its first API key")
+    create.add_argument("--code", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--province")
+    create.add_argument(
+        "--return-host",
+        action="append",
+        required=True,
+        help="host allowed in return_url (repeatable)",
+    )
+    create.add_argument("--webhook-url")
+    create.add_argument(
+        "--beneficiary",
+        action="append",
+        default=[],
+        help="ACCOUNT@BIN (repeatable; the first is the default)",
+    )
+    create.add_argument("--test", action="store_true", help="a test-mode agency (pk_test_ keys)")
+    create.set_defaults(run=cmd_agency_create)
+    agency.add_parser("list", help="list agencies").set_defaults(run=cmd_agency_list)
+
+    apikey = commands.add_parser("apikey", help="manage API keys").add_subparsers(
+        dest="apikey_command", required=True, parser_class=Parser
+    )
+    key_create = apikey.add_parser("create", help="issue a new API key for an agency")
+    key_create.add_argument("--agency", required=True, help="agency code")
+    key_create.set_defaults(run=cmd_apikey_create)
+    key_list = apikey.add_parser("list", help="an agency's keys (never the keys themselves)")
+    key_list.add_argument("--agency", required=True, help="agency code")
+    key_list.set_defaults(run=cmd_apikey_list)
+    key_revoke = apikey.add_parser("revoke", help="revoke an API key")
+    key_revoke.add_argument("key_id")
+    key_revoke.set_defaults(run=cmd_apikey_revoke)
+
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True, parser_class=Parser
+    )
+    audit.add_parser("verify", help="check the hash chain").set_defaults(run=cmd_audit_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (PayGovError, ConfigurationError, CliError) as exc:
+        sys.exit(f"paygov: {exc}")
+    except OSError as exc:
+        sys.exit(
+            f"paygov: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # database unreachable and the like: one line, not a traceback
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(exc, DBAPIError):
+            reason = str(exc.orig).splitlines()[0]
+            sys.exit(f"paygov: database error: {type(exc.orig).__name__}: {reason}")
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Idempotency keys: a retried request gets the first response, never a second effect."""

@@ -1,0 +1,34 @@
+"""All SQL of idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paygov.idempotency.models import IdempotencyKey
+
+
+async def claim(session: AsyncSession, row: dict[str, object]) -> None:
+    """Insert the key; raises IntegrityError when it exists. On PostgreSQL a key another
+    transaction is inserting makes this wait (up to lock_timeout) for that one to end."""
+    await session.execute(insert(IdempotencyKey), [row])
+
+
+async def find(
+    session: AsyncSession, agency_id: str, route: str, key: str
+) -> IdempotencyKey | None:
+    result: IdempotencyKey | None = await session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.agency_id == agency_id,
+            IdempotencyKey.route == route,
+            IdempotencyKey.key == key,
+        )
+    )
+    return result
+
+
+async def purge_before(session: AsyncSession, cutoff: datetime) -> int:
+    result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

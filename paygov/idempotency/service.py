@@ -1,0 +1,123 @@
+"""Idempotent requests with the semantics of Stripe and GOV.UK Pay.
+
+The key is claimed in the same transaction as the work and its response, so a key is
+either absent or complete: there is no half-done state to clean up after a crash.
+A duplicate that arrives while the first is running waits on the key's unique index
+(PostgreSQL) or the write lock (SQLite), up to the lock timeout, then replays the
+stored response; a different body under the same key is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paygov.idempotency import repository
+from paygov.kit.context import Context
+from paygov.kit.crypto import canonical_json, sha256_hex
+from paygov.kit.db import is_lock_timeout
+from paygov.kit.errors import Conflict, InvalidHeader, ServiceUnavailable
+
+KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used with a different request body."
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    message = "A request with this Idempotency-Key is still being processed; retry later."
+
+
+@dataclass(frozen=True)
+class Reply:
+    status_code: int
+    body: bytes
+    replayed: bool = False
+
+
+class _KeyTaken(Exception):
+    def __init__(self, agency_id: str) -> None:
+        self.agency_id = agency_id
+
+
+def parse_key(header: str | None) -> str | None:
+    """The Idempotency-Key header: 1-255 visible ASCII characters, or absent."""
+    if header is None:
+        return None
+    if not KEY_RE.match(header):
+        raise InvalidHeader(
+            "Idempotency-Key must be 1-255 visible ASCII characters.", field="Idempotency-Key"
+        )
+    return header
+
+
+def request_hash(body: Any) -> str:
+    return sha256_hex(canonical_json(body))
+
+
+Work = Callable[[AsyncSession], Awaitable[tuple[str, int, dict[str, Any]]]]
+
+
+async def respond(
+    ctx: Context, *, route: str, key: str | None, body_hash: str, work: Work
+) -> Reply:
+    """Run `work` (returning agency id, status, payload) once per (agency, route, key)."""
+    try:
+        async with ctx.db.transaction() as session:
+            agency_id, status, payload = await work(session)
+            body = orjson.dumps(payload)
+            if key is not None:
+                await _claim(session, agency_id, route, key, body_hash, status, body, ctx)
+            return Reply(status, body)
+    except _KeyTaken as taken:
+        return await _replay(ctx, taken.agency_id, route, key or "", body_hash)
+    except DBAPIError as exc:
+        if is_lock_timeout(exc):
+            raise (IdempotencyKeyInUse() if key else ServiceUnavailable()) from exc
+        raise
+
+
+async def _claim(
+    session: AsyncSession,
+    agency_id: str,
+    route: str,
+    key: str,
+    body_hash: str,
+    status: int,
+    body: bytes,
+    ctx: Context,
+) -> None:
+    try:
+        await repository.claim(
+            session,
+            {
+                "agency_id": agency_id,
+                "route": route,
+                "key": key,
+                "body_hash": body_hash,
+                "status_code": status,
+                "response_body": body,
+                "created_at": ctx.clock.now(),
+            },
+        )
+    except IntegrityError as exc:
+        raise _KeyTaken(agency_id) from exc
+
+
+async def _replay(ctx: Context, agency_id: str, route: str, key: str, body_hash: str) -> Reply:
+    async with ctx.db.read() as session:
+        stored = await repository.find(session, agency_id, route, key)
+    if stored is None:
+        raise IdempotencyKeyInUse()
+    if stored.body_hash != body_hash:
+        raise IdempotencyKeyReused(field="Idempotency-Key")
+    return Reply(stored.status_code, stored.response_body, replayed=True)

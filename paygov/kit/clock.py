@@ -1,0 +1,29 @@
+"""The one source of time. Tests replace it; nothing else calls datetime.now()."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+class Clock:
+    """Wall-clock time in UTC, optionally shifted (tests and demos travel in time)."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+class FrozenClock(Clock):
+    """A clock that only moves when told to."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__()
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at + self.offset

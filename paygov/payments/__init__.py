@@ -1,0 +1,1 @@
+"""Payment orders: creation, status, search, cancel, history."""

@@ -1,0 +1,126 @@
+"""All SQL of payments, their items and their events."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, false, insert, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paygov.payments.models import Payment, PaymentEvent, PaymentItem
+
+
+def status_expression(now: datetime, grace: timedelta) -> ColumnElement[str]:
+    """The status a portal sees, in SQL: the stored status, or `expired` once the deadline
+    (plus the grace period when an attempt is open) has passed. Mirrors `service.status_at`."""
+    unresolved = Payment.status.in_(("created", "pending"))
+    return case(
+        (and_(unresolved, Payment.attempt_open == false(), Payment.expires_at <= now), "expired"),
+        (
+            and_(unresolved, Payment.attempt_open == true(), Payment.expires_at <= now - grace),
+            "expired",
+        ),
+        else_=Payment.status,
+    )
+
+
+async def insert_payment(
+    session: AsyncSession,
+    payment: dict[str, Any],
+    items: list[dict[str, Any]],
+    event: dict[str, Any],
+) -> None:
+    """The order, its items and its first event: three statements, one transaction."""
+    await session.execute(insert(Payment), [payment])
+    await session.execute(insert(PaymentItem), items)
+    await session.execute(insert(PaymentEvent), [event])
+
+
+async def get(
+    session: AsyncSession, agency_id: str, payment_id: str, *, for_update: bool = False
+) -> Payment | None:
+    query = select(Payment).where(Payment.id == payment_id, Payment.agency_id == agency_id)
+    if for_update:
+        query = query.with_for_update()
+    result: Payment | None = await session.scalar(query)
+    return result
+
+
+async def items_of(session: AsyncSession, payment_ids: list[str]) -> dict[str, list[PaymentItem]]:
+    rows = await session.scalars(
+        select(PaymentItem)
+        .where(PaymentItem.payment_id.in_(payment_ids))
+        .order_by(PaymentItem.payment_id, PaymentItem.position)
+    )
+    grouped: dict[str, list[PaymentItem]] = {pid: [] for pid in payment_ids}
+    for row in rows:
+        grouped[row.payment_id].append(row)
+    return grouped
+
+
+async def search(
+    session: AsyncSession,
+    agency_id: str,
+    *,
+    now: datetime,
+    grace: timedelta,
+    reference: str | None,
+    status: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Payment]:
+    """Newest first by (created_at, id); `after` is the last row of the previous page."""
+    query = select(Payment).where(Payment.agency_id == agency_id)
+    if reference is not None:
+        query = query.where(Payment.reference == reference)
+    if status is not None:
+        query = query.where(status_expression(now, grace) == status)
+    if created_from is not None:
+        query = query.where(Payment.created_at >= created_from)
+    if created_to is not None:
+        query = query.where(Payment.created_at < created_to)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(Payment.created_at < at, and_(Payment.created_at == at, Payment.id < last_id))
+        )
+    query = query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)
+    return list(await session.scalars(query))
+
+
+async def transition(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    at: datetime,
+    event_type: str,
+    event_id: str,
+    event_data: dict[str, Any],
+    **changes: Any,
+) -> None:
+    """Apply a change to a locked payment, raise its version, and append the event."""
+    for name, value in changes.items():
+        setattr(payment, name, value)
+    payment.version += 1
+    payment.updated_at = at
+    session.add(
+        PaymentEvent(
+            id=event_id,
+            payment_id=payment.id,
+            type=event_type,
+            version=payment.version,
+            data=event_data,
+            created_at=at,
+        )
+    )
+    await session.flush()
+
+
+async def events_of(session: AsyncSession, payment_id: str) -> list[PaymentEvent]:
+    rows = await session.scalars(
+        select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.id)
+    )
+    return list(rows)

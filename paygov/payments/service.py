@@ -1,0 +1,332 @@
+"""Business rules of payment orders: creation, the status a portal sees, search, cancel."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paygov.agencies import repository as agencies
+from paygov.agencies.models import Agency
+from paygov.kit.context import Context
+from paygov.kit.errors import Conflict, NotFound, ValidationFailed
+from paygov.kit.ids import new_id
+from paygov.kit.money import CURRENCY
+from paygov.payments import repository
+from paygov.payments.models import Payment, PaymentEvent, PaymentItem
+from paygov.payments.schemas import CreatePayment
+
+PAYER_PURPOSE = "payer"
+TEST_RETURN_HOSTS = frozenset({"localhost", "127.0.0.1"})
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    message = "No payment with this id."
+
+
+class PaymentNotCancellable(Conflict):
+    code = "payment_not_cancellable"
+    message = "Only a payment in status 'created' can be cancelled."
+
+
+class ItemsDoNotSum(ValidationFailed):
+    code = "items_sum_mismatch"
+    message = "The items' amounts must add up to the payment's amount."
+
+
+class UnknownBeneficiary(ValidationFailed):
+    code = "unknown_beneficiary"
+    message = "A beneficiary account is not registered for this agency."
+
+
+class ReturnUrlNotAllowed(ValidationFailed):
+    code = "return_url_not_allowed"
+    message = "return_url must be https on a host registered for this agency."
+
+
+class InvalidCursor(ValidationFailed):
+    code = "invalid_cursor"
+    message = "The cursor is not one this API returned."
+
+
+def status_at(payment: Payment, now: datetime, grace: timedelta) -> str:
+    """What a portal sees: past the deadline an unresolved payment reads `expired` at once,
+    or after the grace period while an attempt is still with a provider."""
+    if payment.status in ("created", "pending"):
+        deadline = payment.expires_at + (grace if payment.attempt_open else timedelta(0))
+        if now >= deadline:
+            return "expired"
+    return payment.status
+
+
+def to_millisecond(at: datetime) -> datetime:
+    """API timestamps show milliseconds; storing the same keeps cursors and bodies exact."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def timestamp(at: datetime | None) -> str | None:
+    return (
+        None
+        if at is None
+        else at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+def check_return_url(url: str, agency: Agency) -> None:
+    """https on a registered host; in test mode also http(s) on localhost. No tricks."""
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
+        raise ReturnUrlNotAllowed(field="return_url")
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        raise ReturnUrlNotAllowed(field="return_url") from None
+    if parts.username is not None or parts.password is not None:
+        raise ReturnUrlNotAllowed(field="return_url")
+    if parts.scheme == "https" and host in agency.return_hosts:
+        return
+    if agency.is_test and parts.scheme in ("http", "https") and host in TEST_RETURN_HOSTS:
+        return
+    raise ReturnUrlNotAllowed(field="return_url")
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """A payment with its items, ready to show a portal."""
+
+    payment: Payment
+    items: list[PaymentItem] | list[dict[str, Any]]
+
+    def render(self, ctx: Context) -> dict[str, Any]:
+        p = self.payment
+        items = [_item_dict(item) for item in self.items]
+        status = status_at(p, ctx.clock.now(), timedelta(seconds=ctx.settings.expiry_grace_seconds))
+        return {
+            "payment_id": p.id,
+            "status": status,
+            "version": p.version,
+            "amount": p.amount,
+            "currency": CURRENCY,
+            "reference": p.reference,
+            "description": p.description,
+            "items": items,
+            "metadata": p.extra,
+            "language": p.language,
+            "return_url": p.return_url,
+            "checkout_url": f"{ctx.settings.public_url.rstrip('/')}/checkout/{p.checkout_token}",
+            "created_at": timestamp(p.created_at),
+            "expires_at": timestamp(p.expires_at),
+            "provider": p.provider,
+            "bank": p.bank,
+            "paid_at": timestamp(p.paid_at),
+            "late": p.late,
+            "failure": (
+                {"code": p.failure_code, "message": p.failure_message or ""}
+                if p.failure_code
+                else None
+            ),
+            "refund_summary": {
+                "amount_refunded": p.amount_refunded,
+                "amount_available": p.amount - p.amount_refunded if p.status == "succeeded" else 0,
+            },
+        }
+
+
+def _item_dict(item: PaymentItem | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(item, dict):
+        return {key: item[key] for key in ("code", "name", "amount", "beneficiary_account")}
+    return {
+        "code": item.code,
+        "name": item.name,
+        "amount": item.amount,
+        "beneficiary_account": item.beneficiary_account,
+    }
+
+
+async def create_payment(
+    session: AsyncSession, ctx: Context, agency: Agency, body: CreatePayment
+) -> PaymentView:
+    """Validate an order against the agency's rules and store it with its first event."""
+    check_return_url(body.return_url, agency)
+    items = await _items(session, agency, body)
+    now = to_millisecond(ctx.clock.now())
+    payment = Payment(
+        id=new_id("pay"),
+        agency_id=agency.id,
+        reference=body.reference,
+        description=body.description,
+        amount=body.amount,
+        status="created",
+        version=1,
+        attempt_open=False,
+        declines=0,
+        late=False,
+        language=body.language,
+        return_url=body.return_url,
+        checkout_token=secrets.token_urlsafe(24),
+        extra=body.metadata or {},
+        payer_sealed=(
+            ctx.box.encrypt_json(body.payer.model_dump(exclude_none=True), PAYER_PURPOSE)
+            if body.payer
+            else None
+        ),
+        provider=None,
+        bank=None,
+        failure_code=None,
+        failure_message=None,
+        amount_refunded=0,
+        expires_at=now + timedelta(seconds=body.expires_in),
+        paid_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+    row = {column.key: getattr(payment, column.key) for column in Payment.__mapper__.column_attrs}
+    for position, item in enumerate(items):
+        item.update(payment_id=payment.id, position=position)
+    event = {
+        "id": new_id("evt"),
+        "payment_id": payment.id,
+        "type": "payment.created",
+        "version": 1,
+        "data": {"status": "created", "amount": body.amount},
+        "created_at": now,
+    }
+    await repository.insert_payment(session, row, items, event)
+    return PaymentView(payment, items)
+
+
+async def _items(
+    session: AsyncSession, agency: Agency, body: CreatePayment
+) -> list[dict[str, Any]]:
+    accounts = await agencies.beneficiaries(session, agency.id)
+    default = accounts[0].account_number if accounts else None
+    if body.items is None:
+        return [
+            {
+                "code": "FEE",
+                "name": body.description,
+                "amount": body.amount,
+                "beneficiary_account": default,
+            }
+        ]
+    registered = {account.account_number for account in accounts}
+    rows: list[dict[str, Any]] = []
+    for index, item in enumerate(body.items):
+        if item.beneficiary_account is not None and item.beneficiary_account not in registered:
+            raise UnknownBeneficiary(field=f"items[{index}].beneficiary_account")
+        rows.append(
+            {
+                "code": item.code,
+                "name": item.name,
+                "amount": item.amount,
+                "beneficiary_account": item.beneficiary_account or default,
+            }
+        )
+    if sum(item.amount for item in body.items) != body.amount:
+        raise ItemsDoNotSum(field="items")
+    return rows
+
+
+async def get_payment(session: AsyncSession, agency: Agency, payment_id: str) -> PaymentView:
+    payment = await _owned(session, agency, payment_id)
+    items = await repository.items_of(session, [payment.id])
+    return PaymentView(payment, items[payment.id])
+
+
+async def _owned(
+    session: AsyncSession, agency: Agency, payment_id: str, *, for_update: bool = False
+) -> Payment:
+    """The agency's own payment; another agency's reads as not found, never forbidden."""
+    payment = await repository.get(session, agency.id, payment_id, for_update=for_update)
+    if payment is None:
+        raise PaymentNotFound(field="payment_id")
+    return payment
+
+
+@dataclass(frozen=True)
+class Page:
+    views: list[PaymentView]
+    next_cursor: str | None
+
+
+def encode_cursor(payment: Payment) -> str:
+    raw = orjson.dumps([payment.created_at.isoformat(), payment.id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, payment_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None or not isinstance(payment_id, str):
+            raise ValueError(cursor)
+        return parsed, payment_id
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise InvalidCursor(field="cursor") from None
+
+
+async def search_payments(
+    session: AsyncSession,
+    ctx: Context,
+    agency: Agency,
+    *,
+    reference: str | None = None,
+    status: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """The agency's payments, newest first, a page at a time."""
+    rows = await repository.search(
+        session,
+        agency.id,
+        now=ctx.clock.now(),
+        grace=timedelta(seconds=ctx.settings.expiry_grace_seconds),
+        reference=reference,
+        status=status,
+        created_from=created_from,
+        created_to=created_to,
+        after=decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = await repository.items_of(session, [row.id for row in rows]) if rows else {}
+    return Page(
+        [PaymentView(row, items[row.id]) for row in rows], encode_cursor(rows[-1]) if more else None
+    )
+
+
+async def cancel_payment(
+    session: AsyncSession, ctx: Context, agency: Agency, payment_id: str
+) -> PaymentView:
+    """Cancel an order nobody has started paying; anything else is a 409."""
+    payment = await _owned(session, agency, payment_id, for_update=True)
+    now = ctx.clock.now()
+    if status_at(payment, now, timedelta(seconds=ctx.settings.expiry_grace_seconds)) != "created":
+        raise PaymentNotCancellable()
+    await repository.transition(
+        session,
+        payment,
+        at=now,
+        event_type="payment.cancelled",
+        event_id=new_id("evt"),
+        event_data={"status": "cancelled"},
+        status="cancelled",
+    )
+    items = await repository.items_of(session, [payment.id])
+    return PaymentView(payment, items[payment.id])
+
+
+async def events_of(session: AsyncSession, agency: Agency, payment_id: str) -> list[PaymentEvent]:
+    payment = await _owned(session, agency, payment_id)
+    return await repository.events_of(session, payment.id)
