@@ -250,19 +250,24 @@ def downgrade() -> None:
 
 
 # The audit log is append-only in the database itself, not only by convention.
-AUDIT_GUARD_PG = """
-CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'audit_log is append-only';
-END $$;
-CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-"""
+AUDIT_GUARD_PG = (
+    """
+    CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'audit_log is append-only';
+    END $$
+    """,
+    """
+    CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
+    """,
+)
 
 
 def protect_audit_log() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(AUDIT_GUARD_PG)
+        for statement in AUDIT_GUARD_PG:
+            op.execute(statement)
         return
     for verb in ("UPDATE", "DELETE"):
         op.execute(
