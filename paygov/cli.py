@@ -258,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.run(args)
     except (PayGovError, ConfigurationError, CliError) as exc:
         sys.exit(f"paygov: {exc}")
+    except ConnectionError as exc:
+        sys.exit(f"paygov: cannot reach the database: {exc}")
     except OSError as exc:
         sys.exit(
             f"paygov: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": ")
