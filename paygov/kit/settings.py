@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -41,10 +42,8 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = 24
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
-    default_page_size: int = 50
 
     # Schedules (all injectable so tests can run days in seconds)
-    payment_default_expires_in: int = 900
     expiry_grace_seconds: int = 900
     clock_offset_seconds: float = 0.0
 
@@ -76,7 +75,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def master_key_old_bytes(self) -> bytes | None:
-        if self.master_key_old is None:
+        if self.master_key_old is None or not self.master_key_old.get_secret_value().strip():
             return None
         return decode_key("PAYGOV_MASTER_KEY_OLD", self.master_key_old.get_secret_value())
 
@@ -92,11 +91,14 @@ class Settings(BaseSettings):
         if self.environment != "development":
             raise ConfigurationError(f"{env_name} is missing or a placeholder; set a real secret")
         path = self.var_dir / filename
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-            path.chmod(0o600)
-            log.warning("%s not set: generated a development secret in %s", env_name, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: two processes starting together agree on one secret
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as file:
+            file.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        log.warning("%s not set: generated a development secret in %s", env_name, path)
         return path.read_text().strip()
 
 
