@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from paygov import __version__
+from paygov.callbacks.api import router as callbacks_router
 from paygov.health.api import router as health_router
 from paygov.kit.context import Context
 from paygov.kit.http import EdgeMiddleware, install_error_handlers
@@ -30,7 +31,7 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await context.db.dispose()
+        await context.close()
 
     app = FastAPI(
         title="PayGov API",
@@ -42,6 +43,7 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     app.state.ctx = context
     install_error_handlers(app)
     app.include_router(payments_router)
+    app.include_router(callbacks_router)
     app.include_router(health_router)
     app.add_middleware(EdgeMiddleware, max_body_bytes=context.settings.max_body_bytes)
     return app

@@ -3,9 +3,12 @@
 from paygov.agencies.models import Agency, BeneficiaryAccount
 from paygov.audit.models import AuditEntry
 from paygov.auth.models import ApiKey
+from paygov.callbacks.models import InboxEntry
 from paygov.idempotency.models import IdempotencyKey
 from paygov.kit.db import Base
+from paygov.ledger.models import Journal, Posting
 from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
+from paygov.providers.models import Provider
 
 __all__ = [
     "Agency",
@@ -15,7 +18,11 @@ __all__ = [
     "Base",
     "BeneficiaryAccount",
     "IdempotencyKey",
+    "InboxEntry",
+    "Journal",
     "Payment",
     "PaymentEvent",
     "PaymentItem",
+    "Posting",
+    "Provider",
 ]

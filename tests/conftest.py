@@ -98,7 +98,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
 async def ctx(database_url: str, tmp_path: Path) -> AsyncIterator[Context]:
     context = Context.build(make_settings(database_url, tmp_path), clock=Clock())
     yield context
-    await context.db.dispose()
+    await context.close()
 
 
 @pytest.fixture

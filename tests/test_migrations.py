@@ -24,6 +24,10 @@ TABLES = {
     "payment_events",
     "idempotency_keys",
     "audit_log",
+    "providers",
+    "ledger_journals",
+    "ledger_postings",
+    "callback_inbox",
 }
 
 

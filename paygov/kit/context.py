@@ -10,6 +10,7 @@ from paygov.kit.crypto import SecretBox
 from paygov.kit.db import Database, create_engine
 from paygov.kit.ratelimit import RateLimiter
 from paygov.kit.settings import Settings
+from paygov.providers.live import ProviderSet
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Context:
     clock: Clock
     box: SecretBox
     limiter: RateLimiter = field(repr=False)
+    providers: ProviderSet = field(repr=False)
 
     @classmethod
     def build(cls, settings: Settings | None = None, clock: Clock | None = None) -> Context:
@@ -35,4 +37,11 @@ class Context:
             clock=clock or Clock(timedelta(seconds=settings.clock_offset_seconds)),
             box=SecretBox(settings.master_key_bytes, settings.master_key_old_bytes),
             limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            providers=ProviderSet(
+                settings.provider_refresh_seconds, settings.provider_timeout_seconds
+            ),
         )
+
+    async def close(self) -> None:
+        await self.providers.close()
+        await self.db.dispose()

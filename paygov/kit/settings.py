@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
 
+    # Providers
+    provider_refresh_seconds: float = 30.0
+    provider_timeout_seconds: float = 10.0
+
     # Schedules (all injectable so tests can run days in seconds)
     expiry_grace_seconds: int = 900
     clock_offset_seconds: float = 0.0

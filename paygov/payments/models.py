@@ -57,6 +57,8 @@ class Payment(Base):
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(255))
     amount_refunded: Mapped[int] = mapped_column(BigInteger)
+    # Money received beyond the order (a second success): owed back to the citizen.
+    amount_overpaid: Mapped[int] = mapped_column(BigInteger, server_default="0")
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -81,17 +83,30 @@ class PaymentItem(Base):
     beneficiary_account: Mapped[str | None] = mapped_column(String(34))
 
 
+ATTEMPT_STATUSES = ("open", "succeeded", "failed")
+
+
 class Attempt(Base):
-    """One try to pay through one provider, with its own short merchant reference."""
+    """One try to pay through one provider, with its own short merchant reference.
+
+    `open` until the provider says succeeded or failed; a timeout or an unreadable answer
+    leaves it open (unknown is never guessed).
+    """
 
     __tablename__ = "attempts"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'succeeded', 'failed')", name="status"),
+        Index("ix_attempts_status_created", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(30), primary_key=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
     txn_ref: Mapped[str] = mapped_column(String(20), unique=True)
     provider: Mapped[str] = mapped_column(String(32))
     bank: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
     status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(255))
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

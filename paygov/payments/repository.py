@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paygov.payments.models import Payment, PaymentEvent, PaymentItem
+from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
 
 
 def status_expression(now: datetime, grace: timedelta) -> ColumnElement[str]:
@@ -124,3 +124,78 @@ async def events_of(session: AsyncSession, payment_id: str) -> list[PaymentEvent
         select(PaymentEvent).where(PaymentEvent.payment_id == payment_id).order_by(PaymentEvent.id)
     )
     return list(rows)
+
+
+# --- attempts ------------------------------------------------------------------------------
+
+
+def add_attempt(session: AsyncSession, attempt: Attempt) -> None:
+    session.add(attempt)
+
+
+async def attempt_by_ref(
+    session: AsyncSession, txn_ref: str, *, for_update: bool = False
+) -> Attempt | None:
+    query = select(Attempt).where(Attempt.txn_ref == txn_ref)
+    if for_update:
+        query = query.with_for_update()
+    result: Attempt | None = await session.scalar(query)
+    return result
+
+
+async def lock_payment(session: AsyncSession, payment_id: str) -> Payment:
+    """The payment row, locked until the transaction ends (PostgreSQL; SQLite is serial)."""
+    payment = await session.scalar(
+        select(Payment).where(Payment.id == payment_id).with_for_update()
+    )
+    assert payment is not None, payment_id
+    return payment
+
+
+async def by_checkout_token(
+    session: AsyncSession, token: str, *, for_update: bool = False
+) -> Payment | None:
+    query = select(Payment).where(Payment.checkout_token == token)
+    if for_update:
+        query = query.with_for_update()
+    result: Payment | None = await session.scalar(query)
+    return result
+
+
+async def attempts_of(session: AsyncSession, payment_id: str) -> list[Attempt]:
+    rows = await session.scalars(
+        select(Attempt).where(Attempt.payment_id == payment_id).order_by(Attempt.created_at)
+    )
+    return list(rows)
+
+
+async def has_open_attempt(session: AsyncSession, payment_id: str) -> bool:
+    found = await session.scalar(
+        select(Attempt.id)
+        .where(Attempt.payment_id == payment_id, Attempt.status == "open")
+        .limit(1)
+    )
+    return found is not None
+
+
+async def note(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    at: datetime,
+    event_type: str,
+    event_id: str,
+    event_data: dict[str, Any],
+) -> None:
+    """Append an event that changes nothing on the payment (its version stays)."""
+    session.add(
+        PaymentEvent(
+            id=event_id,
+            payment_id=payment.id,
+            type=event_type,
+            version=payment.version,
+            data=event_data,
+            created_at=at,
+        )
+    )
+    await session.flush()

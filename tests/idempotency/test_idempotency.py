@@ -157,7 +157,7 @@ class TestConcurrentDuplicates:
                 assert duplicate.json()["error"]["code"] == "idempotency_key_in_use"
                 assert await payment_count(api) == 0
         finally:
-            await ctx.db.dispose()
+            await ctx.close()
 
 
 @pytest.mark.parametrize("header", ["", "x" * 256, "tab\there"])

@@ -1,0 +1,1 @@
+"""Provider callbacks: stored raw in an inbox, verified, processed exactly once."""
