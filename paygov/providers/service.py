@@ -46,11 +46,17 @@ def read_catalogue(path: Path, variables: Mapping[str, str] | None = None) -> li
 
 
 async def import_catalogue(
-    session: AsyncSession, box: SecretBox, path: Path, *, at: datetime, actor: str
+    session: AsyncSession,
+    box: SecretBox,
+    path: Path,
+    *,
+    at: datetime,
+    actor: str,
+    variables: Mapping[str, str] | None = None,
 ) -> list[Provider]:
     """Create or update every provider of the file; credentials are sealed at rest."""
     saved = []
-    for entry in read_catalogue(path):
+    for entry in read_catalogue(path, variables):
         provider = await repository.get(session, entry["code"])
         sealed = box.encrypt_json(entry["config"], CONFIG_PURPOSE)
         if provider is None:
