@@ -64,6 +64,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     Settings().master_key_bytes  # noqa: B018  (fail now, in one line, on a bad key)
+
+    async def check_providers(ctx: Context) -> None:
+        async with ctx.db.read() as session:  # every configured adapter must load
+            await ctx.providers.refresh(session, ctx.box, force=True)
+
+    run_async(check_providers)
     uvicorn.run(
         "paygov.app:create_app",
         factory=True,
@@ -190,6 +196,81 @@ def cmd_audit_verify(_: argparse.Namespace) -> None:
     run_async(command)
 
 
+def cmd_providers_import(args: argparse.Namespace) -> None:
+    from paygov.providers import service
+
+    variables = dict(item.split("=", 1) for item in args.set)
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            saved = await service.import_catalogue(
+                session,
+                ctx.box,
+                Path(args.file),
+                at=ctx.clock.now(),
+                actor=actor(),
+                variables=variables,
+            )
+        emit([provider_row(p) for p in saved])
+
+    run_async(command)
+
+
+def provider_row(provider: Any) -> dict[str, Any]:
+    return {
+        "code": provider.code,
+        "protocol": provider.protocol,
+        "name": provider.name,
+        "mode": provider.mode,
+        "enabled": provider.enabled,
+        "max_amount": provider.max_amount,
+        "clearing_account": provider.clearing_account,
+    }
+
+
+def cmd_providers_list(_: argparse.Namespace) -> None:
+    from paygov.providers import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            providers = await service.list_providers(session)
+            await ctx.providers.refresh(session, ctx.box, force=True)
+        emit(
+            [
+                {**provider_row(p), "circuit": ctx.providers.get(p.code).breaker.state}
+                for p in providers
+            ]
+        )
+
+    run_async(command)
+
+
+def cmd_providers_enable(args: argparse.Namespace) -> None:
+    from paygov.providers import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            provider = await service.set_enabled(
+                session, args.code, args.enabled, at=ctx.clock.now(), actor=actor()
+            )
+            emit(provider_row(provider))
+
+    run_async(command)
+
+
+def cmd_sandbox_bank(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from bank_adapters.sandbox.app import create_app
+
+    path = Path(args.providers)
+    if not path.exists():
+        raise CliError(f"providers file not found: {path}")
+    uvicorn.run(
+        create_app(path, args.paygov_url), host=args.host, port=args.port, log_level="warning"
+    )
+
+
 # --- parser -------------------------------------------------------------------------------
 
 
@@ -245,6 +326,34 @@ def build_parser() -> Parser:
     key_revoke.add_argument("key_id")
     key_revoke.set_defaults(run=cmd_apikey_revoke)
 
+    providers = commands.add_parser("providers", help="payment providers").add_subparsers(
+        dest="providers_command", required=True, parser_class=Parser
+    )
+    p_import = providers.add_parser("import", help="create or update providers from a TOML file")
+    p_import.add_argument("file")
+    p_import.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value for ${NAME} in the file (repeatable)",
+    )
+    p_import.set_defaults(run=cmd_providers_import)
+    providers.add_parser("list", help="providers and their state").set_defaults(
+        run=cmd_providers_list
+    )
+    for verb, enabled in (("enable", True), ("disable", False)):
+        toggle = providers.add_parser(verb, help=f"{verb} a provider")
+        toggle.add_argument("code")
+        toggle.set_defaults(run=cmd_providers_enable, enabled=enabled)
+
+    sandbox = commands.add_parser("sandbox-bank", help="run the sandbox bank (test providers)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8100)
+    sandbox.add_argument("--providers", default="config/providers.sandbox.toml")
+    sandbox.add_argument("--paygov-url", default="http://127.0.0.1:8000")
+    sandbox.set_defaults(run=cmd_sandbox_bank)
+
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True, parser_class=Parser
     )
@@ -256,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (PayGovError, ConfigurationError, CliError) as exc:
+    except (PayGovError, ConfigurationError, CliError, ValueError) as exc:
         sys.exit(f"paygov: {exc}")
     except ConnectionError as exc:
         sys.exit(f"paygov: cannot reach the database: {exc}")

@@ -27,6 +27,13 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
     expected = migrations.head()
     if version != expected:
-        return JSONResponse({"status": "unavailable", "reason": "schema not migrated",
-                             "schema": version, "expected": expected}, 503)
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "reason": "schema not migrated",
+                "schema": version,
+                "expected": expected,
+            },
+            503,
+        )
     return JSONResponse({"status": "ok", "schema": version})

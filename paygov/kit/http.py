@@ -77,6 +77,11 @@ def validation_error(exc: RequestValidationError) -> PayGovError:
     return ValidationFailed(f"{field or 'body'}: {message}", field=field, code=code)
 
 
+def _about_body(exc: RequestValidationError) -> bool:
+    errors = list(exc.errors())
+    return bool(errors) and tuple(errors[0].get("loc", ()))[:1] == ("body",)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_paygov(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, PayGovError)
@@ -84,13 +89,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        media_type = request.headers.get("content-type", "application/json")
-        if request.method == "POST" and "json" not in media_type.lower():
+        # FastAPI leaves a body it was not told is JSON (no or another Content-Type) unparsed.
+        media_type = request.headers.get("content-type", "")
+        if _about_body(exc) and "json" not in media_type.lower():
             return error_response(UnsupportedMediaType())
         return error_response(validation_error(exc))
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        # FastAPI turns any failure while reading the body into a generic 400, the cause kept.
+        if isinstance(exc.__cause__, _TooLarge):
+            return error_response(BodyTooLarge())
+        # Not UTF-8 (UnicodeDecodeError), nested too deep, a number of over 4300 digits.
+        if isinstance(exc.__cause__, ValueError | RecursionError):
+            return error_response(MalformedJson())
         error = PayGovError(str(exc.detail))
         error.status_code = exc.status_code  # type: ignore[misc]
         error.code = {404: "not_found", 405: "method_not_allowed"}.get(  # type: ignore[misc]

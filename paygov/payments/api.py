@@ -106,8 +106,16 @@ async def get_payment(payment_id: PaymentId, caller: Caller) -> Response:
     return json_response(view.render(caller.ctx))
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    """In UTC (naive means UTC); a moment UTC cannot hold (year 1 at +14:00) is a 422."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            f"{field} is out of range", field=field, code=f"invalid_{field}"
+        ) from None
 
 
 @router.get(
@@ -118,7 +126,9 @@ def _utc(value: datetime | None) -> datetime | None:
 )
 async def search_payments(
     caller: Caller,
-    reference: Annotated[str | None, Query(max_length=64)] = None,
+    reference: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")
+    ] = None,
     status: Literal["created", "pending", "succeeded", "failed", "expired", "cancelled"]
     | None = None,
     created_from: datetime | None = None,
@@ -135,8 +145,8 @@ async def search_payments(
             agency,
             reference=reference,
             status=status,
-            created_from=_utc(created_from),
-            created_to=_utc(created_to),
+            created_from=_utc(created_from, "created_from"),
+            created_to=_utc(created_to, "created_to"),
             cursor=cursor,
             limit=limit,
         )

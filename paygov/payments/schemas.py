@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 from paygov.kit.money import MAX_AMOUNT
 
 Amount = Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT, examples=[150000])]
-Text255 = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"\S")]
+# Not blank, and no NUL: PostgreSQL text cannot hold one (SQLite would, so both refuse it).
+Text255 = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")
+]
 
 
 class Strict(BaseModel):

@@ -245,6 +245,8 @@ async def _owned(
     session: AsyncSession, agency: Agency, payment_id: str, *, for_update: bool = False
 ) -> Payment:
     """The agency's own payment; another agency's reads as not found, never forbidden."""
+    if "\x00" in payment_id:  # no id holds one, and PostgreSQL refuses it in a query
+        raise PaymentNotFound(field="payment_id")
     payment = await repository.get(session, agency.id, payment_id, for_update=for_update)
     if payment is None:
         raise PaymentNotFound(field="payment_id")
@@ -266,10 +268,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, payment_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None or not isinstance(payment_id, str):
+        if parsed.tzinfo is None or not isinstance(payment_id, str) or "\x00" in payment_id:
             raise ValueError(cursor)
-        return parsed, payment_id
-    except (ValueError, TypeError, orjson.JSONDecodeError):
+        return parsed.astimezone(UTC), payment_id
+    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         raise InvalidCursor(field="cursor") from None
 
 
