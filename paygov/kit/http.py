@@ -30,17 +30,25 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        b"frame-ancestors 'none'; form-action 'self' https:; base-uri 'none'",
-    ),
-    (b"x-frame-options", b"DENY"),
-]
+
+def security_headers(local_providers: bool) -> list[tuple[bytes, bytes]]:
+    """Headers every response carries. Checkout forms end in a 303 to the provider, which
+    CSP's form-action also governs: https only, plus http on loopback outside production
+    (the sandbox bank)."""
+    form_action = b"'self' https:" + (
+        b" http://127.0.0.1:* http://localhost:*" if local_providers else b""
+    )
+    return [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+        (
+            b"content-security-policy",
+            b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            b"frame-ancestors 'none'; form-action " + form_action + b"; base-uri 'none'",
+        ),
+        (b"x-frame-options", b"DENY"),
+    ]
 
 
 def error_response(error: PayGovError) -> Response:
@@ -125,9 +133,10 @@ def install_error_handlers(app: FastAPI) -> None:
 class EdgeMiddleware:
     """Pure ASGI: caps the body size (413), tags each request with an id, adds headers."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, local_providers: bool = False) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.headers = security_headers(local_providers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,7 +148,7 @@ class EdgeMiddleware:
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await error_response(BodyTooLarge()).__call__(
-                scope, receive, _with_headers(send, request_id)
+                scope, receive, _with_headers(send, request_id, self.headers)
             )
             return
         seen = 0
@@ -154,22 +163,24 @@ class EdgeMiddleware:
             return message
 
         try:
-            await self.app(scope, limited_receive, _with_headers(send, request_id))
+            await self.app(scope, limited_receive, _with_headers(send, request_id, self.headers))
         except _TooLarge:
-            await error_response(BodyTooLarge())(scope, receive, _with_headers(send, request_id))
+            await error_response(BodyTooLarge())(
+                scope, receive, _with_headers(send, request_id, self.headers)
+            )
 
 
 class _TooLarge(Exception):
     pass
 
 
-def _with_headers(send: Send, request_id: bytes) -> Send:
+def _with_headers(send: Send, request_id: bytes, extra: list[tuple[bytes, bytes]]) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [
                 *message.get("headers", []),
                 (b"x-request-id", request_id),
-                *SECURITY_HEADERS,
+                *extra,
             ]
         await send(message)
 

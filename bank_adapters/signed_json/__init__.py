@@ -1,0 +1,1 @@
+"""`signed_json`: a bank's direct API following PayGov's bank integration spec."""
