@@ -119,3 +119,23 @@ async def api(client: httpx.AsyncClient, agency: AgencyKeys) -> httpx.AsyncClien
     """The client, authenticated as the test agency."""
     client.headers["Authorization"] = f"Bearer {agency.api_key}"
     return client
+
+
+SANDBOX_PROVIDERS = Path(__file__).resolve().parents[1] / "config" / "providers.sandbox.toml"
+
+
+@pytest.fixture
+async def sandbox_providers(ctx: Context) -> Context:
+    """The sandbox providers imported into the test database (the sandbox itself not run)."""
+    from paygov.providers import service as providers
+
+    async with ctx.db.transaction() as session:
+        await providers.import_catalogue(
+            session,
+            ctx.box,
+            SANDBOX_PROVIDERS,
+            at=ctx.clock.now(),
+            actor="test",
+            variables={"PAYGOV_SANDBOX_URL": "http://sandbox.test"},
+        )
+    return ctx
