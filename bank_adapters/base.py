@@ -212,6 +212,10 @@ class Adapter(abc.ABC, Generic[ConfigT]):
     Config: ClassVar[type[AdapterConfig]]
     refunds_manual: ClassVar[bool] = False  # True: refunds are paid back by staff
     statement_file_only: ClassVar[bool] = False  # True: no statement API, reconcile --file
+    # True when every authentic callback (distinct dedupe key) is money that moved, as a
+    # credit notification is: a second success on one attempt is then an overpayment,
+    # not a repeat of the first (a QR scanned twice).
+    each_callback_is_a_transfer: ClassVar[bool] = False
 
     def __init__(self, code: str, config: ConfigT, http: httpx.AsyncClient) -> None:
         self.code = code

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from paygov import __version__
 from paygov.callbacks.api import router as callbacks_router
+from paygov.checkout.api import STATIC_DIR as CHECKOUT_STATIC
+from paygov.checkout.api import router as checkout_router
 from paygov.health.api import router as health_router
 from paygov.kit.context import Context
 from paygov.kit.http import EdgeMiddleware, install_error_handlers
 from paygov.kit.logs import configure_logging
+from paygov.kit.settings import ConfigurationError
 from paygov.payments.api import router as payments_router
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 PayGov's portal API. Authenticate with `Authorization: Bearer <api key>`.
@@ -30,6 +37,13 @@ def create_app(ctx: Context | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with context.db.read() as session:
+                await context.providers.refresh(session, context.box, force=True)
+        except ConfigurationError:
+            raise  # a configured provider whose adapter does not load stops start-up
+        except Exception as exc:  # database not ready yet: /readyz says so, requests retry
+            log.warning("providers not loaded at start-up: %s", type(exc).__name__)
         yield
         await context.close()
 
@@ -44,6 +58,12 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(payments_router)
     app.include_router(callbacks_router)
+    app.include_router(checkout_router)
+    app.mount("/static/checkout", StaticFiles(directory=CHECKOUT_STATIC), name="checkout-static")
     app.include_router(health_router)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=context.settings.max_body_bytes)
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=context.settings.max_body_bytes,
+        local_providers=context.settings.environment != "production",
+    )
     return app

@@ -258,6 +258,12 @@ def cmd_providers_enable(args: argparse.Namespace) -> None:
     run_async(command)
 
 
+def cmd_banks_list(_: argparse.Namespace) -> None:
+    from paygov.banks.catalogue import bank_rows
+
+    emit(bank_rows())
+
+
 def cmd_sandbox_bank(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -346,6 +352,11 @@ def build_parser() -> Parser:
         toggle = providers.add_parser(verb, help=f"{verb} a provider")
         toggle.add_argument("code")
         toggle.set_defaults(run=cmd_providers_enable, enabled=enabled)
+
+    banks = commands.add_parser("banks", help="the bank catalogue").add_subparsers(
+        dest="banks_command", required=True, parser_class=Parser
+    )
+    banks.add_parser("list", help="banks citizens can pay from").set_defaults(run=cmd_banks_list)
 
     sandbox = commands.add_parser("sandbox-bank", help="run the sandbox bank (test providers)")
     sandbox.add_argument("--host", default="127.0.0.1")

@@ -60,7 +60,7 @@ async def seed(ctx: Context, sandbox_url: str) -> tuple[str, str]:
         view = await payments.create_payment(
             session,
             ctx,
-            agency,
+            await auth.profile_of(session, agency.id),
             CreatePayment(
                 amount=150_000,
                 reference="HS-DEMO-0001",

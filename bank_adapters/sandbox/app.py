@@ -37,8 +37,9 @@ class SandboxBank:
 
     def configs(self, protocol: str) -> list[dict[str, Any]]:
         """The `config` tables of the providers of one protocol."""
-        return [{"code": p["code"], **p["config"]} for p in self.providers
-                if p["protocol"] == protocol]
+        return [
+            {"code": p["code"], **p["config"]} for p in self.providers if p["protocol"] == protocol
+        ]
 
     def callback_url(self, provider_code: str) -> str:
         return f"{self.paygov_url.rstrip('/')}/callbacks/{provider_code}"

@@ -117,6 +117,7 @@ def router(bank: SandboxBank) -> APIRouter:
     api = APIRouter(prefix="/bank/{slug}", tags=["sandbox: signed_json"])
 
     async def authenticated(slug: str, request: Request) -> tuple[DirectBank, bytes] | Response:
+        """The bank and the raw body of a request signed by PayGov, or the refusal."""
         direct = banks.get(slug)
         if direct is None:
             return Response(
@@ -137,6 +138,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.post("/payments")
     async def create_payment(slug: str, request: Request) -> Response:
+        """`POST /payments`: create (or replay) a payment; answer its payment_url."""
         checked = await authenticated(slug, request)
         if isinstance(checked, Response):
             return checked
@@ -165,6 +167,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.get("/payments/{txn_ref}")
     async def payment_status(slug: str, txn_ref: str, request: Request) -> Response:
+        """`GET /payments/{txn_ref}`: the payment as the bank sees it."""
         checked = await authenticated(slug, request)
         if isinstance(checked, Response):
             return checked
@@ -176,6 +179,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.get("/pay/{txn_ref}", response_class=HTMLResponse)
     async def payment_page(slug: str, txn_ref: str) -> HTMLResponse:
+        """The page where the citizen pays, declines or cancels."""
         direct = banks.get(slug)
         record = direct.payments.get(txn_ref) if direct else None
         if direct is None or record is None:
@@ -184,6 +188,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.post("/pay/{txn_ref}")
     async def decide(slug: str, txn_ref: str, request: Request) -> Response:
+        """The citizen's decision: record it, schedule the callback, return the browser."""
         direct = banks.get(slug)
         record = direct.payments.get(txn_ref) if direct else None
         if direct is None or record is None:
@@ -203,6 +208,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.post("/refunds")
     async def create_refund(slug: str, request: Request) -> Response:
+        """`POST /refunds`: refund at once, idempotent on refund_id."""
         checked = await authenticated(slug, request)
         if isinstance(checked, Response):
             return checked
@@ -215,6 +221,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.get("/statements/{day}.csv")
     async def statement_csv(slug: str, day: str, request: Request) -> Response:
+        """`GET /statements/{day}.csv`: the day's movements as CSV."""
         checked = await authenticated(slug, request)
         if isinstance(checked, Response):
             return checked
@@ -227,6 +234,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.get("/statements/{day}")
     async def statement(slug: str, day: str, request: Request) -> Response:
+        """`GET /statements/{day}`: the day's movements as camt.053.001.08."""
         checked = await authenticated(slug, request)
         if isinstance(checked, Response):
             return checked

@@ -186,10 +186,12 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.get("/transfer", response_class=HTMLResponse)
     async def transfer_page(payload: str = "") -> HTMLResponse:
+        """The bank app, optionally with a payload filled in."""
         return HTMLResponse(app_page(bank, payload))
 
     @api.post("/transfer", response_class=HTMLResponse)
     async def transfer_form(request: Request) -> HTMLResponse:
+        """Transfer from the bank app's form; show the receipt."""
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8")).items()}
         try:
             amount = int(form["amount"].replace(".", "")) if form.get("amount") else None
@@ -207,6 +209,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.post("/transfer.json")
     async def transfer_json(request: Request) -> JSONResponse:
+        """Transfer from JSON `{payload}` or `{account_number, amount, memo}`."""
         try:
             data = json.loads(await request.body())
             if not isinstance(data, dict):
@@ -227,6 +230,7 @@ def router(bank: SandboxBank) -> APIRouter:
 
     @api.get("/statements/{day}.csv")
     async def statement(day: str, account: str | None = None) -> Response:
+        """`GET /vietqr/statements/{day}.csv`: the collection account's day."""
         try:
             wanted = date.fromisoformat(day)
         except ValueError:

@@ -104,6 +104,7 @@ class VietQrAdapter(signing.EnvelopeAdapter[VietQrConfig]):
     Config: ClassVar[type[AdapterConfig]] = VietQrConfig
     refunds_manual: ClassVar[bool] = True
     statement_file_only: ClassVar[bool] = True  # the collection account's CSV or camt.053
+    each_callback_is_a_transfer: ClassVar[bool] = True
 
     def envelope(self) -> tuple[signing.Algorithm, str, int]:
         """The collection bank's algorithm, public key(s) and the freshness window."""

@@ -33,3 +33,9 @@ async def beneficiaries(session: AsyncSession, agency_id: str) -> list[Beneficia
 
 def add(session: AsyncSession, *objects: Agency | BeneficiaryAccount) -> None:
     session.add_all(objects)
+
+
+async def get(session: AsyncSession, agency_id: str) -> Agency:
+    agency = await session.get(Agency, agency_id)
+    assert agency is not None, agency_id
+    return agency

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paygov.agencies.models import Agency
+from paygov.agencies.profile import AgencyProfile
 from paygov.auth import service
 from paygov.kit.context import Context
 from paygov.kit.errors import RateLimited, Unauthorized
@@ -23,7 +23,7 @@ class ApiKey:
         self.clear = clear
         self.ctx = ctx
 
-    async def agency(self, session: AsyncSession) -> Agency:
+    async def agency(self, session: AsyncSession) -> AgencyProfile:
         return await service.authenticate(
             session, self.ctx.settings.api_key_secret_bytes, self.clear
         )

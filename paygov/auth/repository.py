@@ -7,18 +7,48 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paygov.agencies.models import Agency
+from paygov.agencies.models import Agency, BeneficiaryAccount
+from paygov.agencies.profile import AgencyProfile
 from paygov.auth.models import ApiKey
 
 
-async def agency_for_key(session: AsyncSession, key_hash: str) -> Agency | None:
-    """The agency owning an unrevoked key, in one query."""
-    result: Agency | None = await session.scalar(
-        select(Agency)
-        .join(ApiKey, ApiKey.agency_id == Agency.id)
-        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+async def profile_for_key(session: AsyncSession, key_hash: str) -> AgencyProfile | None:
+    """The agency owning an unrevoked key, with its beneficiary accounts: one query."""
+    rows = (
+        await session.execute(
+            select(
+                Agency.id,
+                Agency.code,
+                Agency.mode,
+                Agency.return_hosts,
+                BeneficiaryAccount.account_number,
+            )
+            .select_from(ApiKey)
+            .join(Agency, Agency.id == ApiKey.agency_id)
+            .outerjoin(BeneficiaryAccount, BeneficiaryAccount.agency_id == Agency.id)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            .order_by(BeneficiaryAccount.is_default.desc(), BeneficiaryAccount.id)
+        )
+    ).all()
+    if not rows:
+        return None
+    agency_id, code, mode, hosts, _ = rows[0]
+    accounts = tuple(row[4] for row in rows if row[4] is not None)
+    return AgencyProfile(agency_id, code, mode, tuple(hosts), accounts)
+
+
+async def profile_of(session: AsyncSession, agency_id: str) -> AgencyProfile:
+    """The same profile for an agency known by id (CLI, demo, back office)."""
+    agency = await session.get(Agency, agency_id)
+    assert agency is not None, agency_id
+    accounts = await session.scalars(
+        select(BeneficiaryAccount.account_number)
+        .where(BeneficiaryAccount.agency_id == agency_id)
+        .order_by(BeneficiaryAccount.is_default.desc(), BeneficiaryAccount.id)
     )
-    return result
+    return AgencyProfile(
+        agency.id, agency.code, agency.mode, tuple(agency.return_hosts), tuple(accounts)
+    )
 
 
 def add(session: AsyncSession, key: ApiKey) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.agencies.models import Agency
+from paygov.agencies.profile import AgencyProfile
 from paygov.audit import service as audit
 from paygov.auth import repository
 from paygov.auth.models import ApiKey
@@ -74,14 +75,18 @@ async def revoke_key(session: AsyncSession, key_id: str, *, at: datetime, actor:
     return key
 
 
-async def authenticate(session: AsyncSession, secret: bytes, clear: str) -> Agency:
+async def authenticate(session: AsyncSession, secret: bytes, clear: str) -> AgencyProfile:
     """The agency behind a bearer key, or 401."""
     if not clear.startswith(("pk_test_", "pk_live_")) or len(clear) > 128:
         raise InvalidApiKey()
-    agency = await repository.agency_for_key(session, keyed_hash(secret, clear))
-    if agency is None:
+    profile = await repository.profile_for_key(session, keyed_hash(secret, clear))
+    if profile is None:
         raise InvalidApiKey()
-    return agency
+    return profile
+
+
+async def profile_of(session: AsyncSession, agency_id: str) -> AgencyProfile:
+    return await repository.profile_of(session, agency_id)
 
 
 async def keys_of(session: AsyncSession, agency_id: str) -> list[ApiKey]:

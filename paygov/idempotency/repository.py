@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.idempotency.models import IdempotencyKey
+
+KEYS = cast(Table, IdempotencyKey.__table__)
 
 
 async def claim(session: AsyncSession, row: dict[str, object]) -> None:
     """Insert the key; raises IntegrityError when it exists. On PostgreSQL a key another
     transaction is inserting makes this wait (up to lock_timeout) for that one to end."""
-    await session.execute(insert(IdempotencyKey), [row])
+    await session.execute(insert(KEYS), [row])
 
 
 async def find(

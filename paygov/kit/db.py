@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -75,11 +76,14 @@ def create_engine(
         engine = create_async_engine(url, connect_args={"timeout": lock_timeout_ms / 1000})
         _prepare_sqlite(engine, lock_timeout_ms)
         return engine
+    # No pre-ping: it costs three round trips per checkout; a dropped connection fails its
+    # transaction instead (503, retried by the caller) and recycling retires old ones.
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_recycle=1800,
+        json_serializer=_json_dumps,
         connect_args={
             "server_settings": {
                 "application_name": "paygov",
@@ -87,6 +91,10 @@ def create_engine(
             }
         },
     )
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _prepare_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:

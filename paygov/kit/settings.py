@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     clock_offset_seconds: float = 0.0
 
     # Database pool
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
     # Longest wait for any lock; also how long a duplicate idempotent request waits.
     db_lock_timeout_ms: int = 5000
 

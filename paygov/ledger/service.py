@@ -71,18 +71,19 @@ async def post_payment(
 async def post_overpayment(
     session: AsyncSession,
     *,
-    attempt_id: str,
+    reference: str,
     payment_id: str,
     agency_id: str,
     clearing_account: str,
     amount: int,
     at: datetime,
 ) -> int:
-    """A second success on a paid order: the money is owed back to the citizen."""
+    """A second success on a paid order: the money is owed back to the citizen.
+    `reference` names the money movement (one attempt may carry several transfers)."""
     return await post(
         session,
         kind="overpayment",
-        reference=attempt_id,
+        reference=reference,
         payment_id=payment_id,
         at=at,
         postings=[(clearing_account, amount), (f"overpaid:{agency_id}", -amount)],

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bank_adapters.base import AckResult, AttemptRequest, ProviderEvent
 from paygov.kit.context import Context
+from paygov.kit.crypto import sha256_hex
 from paygov.kit.errors import Conflict, NotFound
 from paygov.kit.ids import new_id
 from paygov.ledger import service as ledger
@@ -61,8 +62,11 @@ async def open_attempt(
     if payment is None:
         raise CheckoutNotFound()
     now = ctx.clock.now()
-    if status_at(payment, now, grace(ctx)) not in ("created", "pending"):
-        raise PaymentNotPayable()
+    if now >= payment.expires_at or status_at(payment, now, grace(ctx)) not in (
+        "created",
+        "pending",
+    ):
+        raise PaymentNotPayable()  # past the deadline nobody starts paying, grace or not
     if not provider.offered(mode, payment.amount):
         raise ProviderNotOffered(field="method")
     attempt = Attempt(
@@ -160,7 +164,7 @@ async def _succeeded(
     attempt: Attempt,
     event: ProviderEvent,
 ) -> AckResult:
-    if attempt.status == "succeeded":
+    if attempt.status == "succeeded" and not provider.adapter.each_callback_is_a_transfer:
         return AckResult.DUPLICATE
     now = ctx.clock.now()
     attempt.status = "succeeded"
@@ -179,7 +183,7 @@ async def _succeeded(
         # The citizen paid twice (e.g. two QR scans): the money is real, so record it.
         await ledger.post_overpayment(
             session,
-            attempt_id=attempt.id,
+            reference=f"{attempt.id}:{sha256_hex(event.dedupe_key.encode())[:24]}",
             payment_id=payment.id,
             agency_id=payment.agency_id,
             clearing_account=provider.clearing_account,

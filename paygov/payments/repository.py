@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, false, insert, or_, select, true
+from sqlalchemy import ColumnElement, Table, and_, case, false, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
@@ -25,6 +25,23 @@ def status_expression(now: datetime, grace: timedelta) -> ColumnElement[str]:
     )
 
 
+# Core tables for the hot path's inserts (the ORM's bulk-insert machinery costs more than
+# the round trip; see docs/benchmarks.md).
+PAYMENTS = cast(Table, Payment.__table__)
+PAYMENT_ITEMS = cast(Table, PaymentItem.__table__)
+PAYMENT_EVENTS = cast(Table, PaymentEvent.__table__)
+
+# (attribute, column) pairs: `extra` is stored in the `metadata` column.
+PAYMENT_COLUMNS = [
+    (attr.key, column.name) for attr in Payment.__mapper__.column_attrs for column in attr.columns
+]
+
+
+def payment_row(payment: Payment) -> dict[str, Any]:
+    """A new payment as a Core row (column names), for the one-statement insert."""
+    return {column: getattr(payment, key) for key, column in PAYMENT_COLUMNS}
+
+
 async def insert_payment(
     session: AsyncSession,
     payment: dict[str, Any],
@@ -32,9 +49,9 @@ async def insert_payment(
     event: dict[str, Any],
 ) -> None:
     """The order, its items and its first event: three statements, one transaction."""
-    await session.execute(insert(Payment), [payment])
-    await session.execute(insert(PaymentItem), items)
-    await session.execute(insert(PaymentEvent), [event])
+    await session.execute(insert(PAYMENTS), [payment])
+    await session.execute(insert(PAYMENT_ITEMS), items)
+    await session.execute(insert(PAYMENT_EVENTS), [event])
 
 
 async def get(
@@ -143,11 +160,10 @@ async def attempt_by_ref(
     return result
 
 
-async def lock_payment(session: AsyncSession, payment_id: str) -> Payment:
+async def lock_payment(session: AsyncSession, payment_id: str, *, lock: bool = True) -> Payment:
     """The payment row, locked until the transaction ends (PostgreSQL; SQLite is serial)."""
-    payment = await session.scalar(
-        select(Payment).where(Payment.id == payment_id).with_for_update()
-    )
+    query = select(Payment).where(Payment.id == payment_id)
+    payment = await session.scalar(query.with_for_update() if lock else query)
     assert payment is not None, payment_id
     return payment
 

@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paygov.agencies import repository as agencies
-from paygov.agencies.models import Agency
+from paygov.agencies.profile import AgencyProfile
 from paygov.kit.context import Context
 from paygov.kit.errors import Conflict, NotFound, ValidationFailed
 from paygov.kit.ids import new_id
@@ -79,7 +78,7 @@ def timestamp(at: datetime | None) -> str | None:
     )
 
 
-def check_return_url(url: str, agency: Agency) -> None:
+def check_return_url(url: str, agency: AgencyProfile) -> None:
     """https on a registered host; in test mode also http(s) on localhost. No tricks."""
     if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
         raise ReturnUrlNotAllowed(field="return_url")
@@ -152,11 +151,11 @@ def _item_dict(item: PaymentItem | dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_payment(
-    session: AsyncSession, ctx: Context, agency: Agency, body: CreatePayment
+    session: AsyncSession, ctx: Context, agency: AgencyProfile, body: CreatePayment
 ) -> PaymentView:
     """Validate an order against the agency's rules and store it with its first event."""
     check_return_url(body.return_url, agency)
-    items = await _items(session, agency, body)
+    items = _items(agency, body)
     now = to_millisecond(ctx.clock.now())
     payment = Payment(
         id=new_id("pay"),
@@ -183,12 +182,13 @@ async def create_payment(
         failure_code=None,
         failure_message=None,
         amount_refunded=0,
+        amount_overpaid=0,
         expires_at=now + timedelta(seconds=body.expires_in),
         paid_at=None,
         created_at=now,
         updated_at=now,
     )
-    row = {column.key: getattr(payment, column.key) for column in Payment.__mapper__.column_attrs}
+    row = repository.payment_row(payment)
     for position, item in enumerate(items):
         item.update(payment_id=payment.id, position=position)
     event = {
@@ -203,11 +203,8 @@ async def create_payment(
     return PaymentView(payment, items)
 
 
-async def _items(
-    session: AsyncSession, agency: Agency, body: CreatePayment
-) -> list[dict[str, Any]]:
-    accounts = await agencies.beneficiaries(session, agency.id)
-    default = accounts[0].account_number if accounts else None
+def _items(agency: AgencyProfile, body: CreatePayment) -> list[dict[str, Any]]:
+    default = agency.default_beneficiary
     if body.items is None:
         return [
             {
@@ -217,7 +214,7 @@ async def _items(
                 "beneficiary_account": default,
             }
         ]
-    registered = {account.account_number for account in accounts}
+    registered = set(agency.beneficiaries)
     rows: list[dict[str, Any]] = []
     for index, item in enumerate(body.items):
         if item.beneficiary_account is not None and item.beneficiary_account not in registered:
@@ -235,14 +232,14 @@ async def _items(
     return rows
 
 
-async def get_payment(session: AsyncSession, agency: Agency, payment_id: str) -> PaymentView:
+async def get_payment(session: AsyncSession, agency: AgencyProfile, payment_id: str) -> PaymentView:
     payment = await _owned(session, agency, payment_id)
     items = await repository.items_of(session, [payment.id])
     return PaymentView(payment, items[payment.id])
 
 
 async def _owned(
-    session: AsyncSession, agency: Agency, payment_id: str, *, for_update: bool = False
+    session: AsyncSession, agency: AgencyProfile, payment_id: str, *, for_update: bool = False
 ) -> Payment:
     """The agency's own payment; another agency's reads as not found, never forbidden."""
     if "\x00" in payment_id:  # no id holds one, and PostgreSQL refuses it in a query
@@ -278,7 +275,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 async def search_payments(
     session: AsyncSession,
     ctx: Context,
-    agency: Agency,
+    agency: AgencyProfile,
     *,
     reference: str | None = None,
     status: str | None = None,
@@ -309,7 +306,7 @@ async def search_payments(
 
 
 async def cancel_payment(
-    session: AsyncSession, ctx: Context, agency: Agency, payment_id: str
+    session: AsyncSession, ctx: Context, agency: AgencyProfile, payment_id: str
 ) -> PaymentView:
     """Cancel an order nobody has started paying; anything else is a 409."""
     payment = await _owned(session, agency, payment_id, for_update=True)
@@ -329,6 +326,8 @@ async def cancel_payment(
     return PaymentView(payment, items[payment.id])
 
 
-async def events_of(session: AsyncSession, agency: Agency, payment_id: str) -> list[PaymentEvent]:
+async def events_of(
+    session: AsyncSession, agency: AgencyProfile, payment_id: str
+) -> list[PaymentEvent]:
     payment = await _owned(session, agency, payment_id)
     return await repository.events_of(session, payment.id)

@@ -19,6 +19,8 @@ from tests.factories import payment_body
 
 
 def provider(code: str = "bank-a", max_amount: int = 10**9) -> LiveProvider:
+    adapter = MagicMock(spec=Adapter)
+    adapter.each_callback_is_a_transfer = False
     return LiveProvider(
         code=code,
         protocol="fake",
@@ -26,7 +28,7 @@ def provider(code: str = "bank-a", max_amount: int = 10**9) -> LiveProvider:
         mode="test",
         enabled=True,
         max_amount=max_amount,
-        adapter=MagicMock(spec=Adapter),
+        adapter=adapter,
     )
 
 
