@@ -57,7 +57,7 @@ async def seed(ctx: Context, sandbox_url: str) -> tuple[str, str]:
             actor=actor,
             variables={"PAYGOV_SANDBOX_URL": sandbox_url},
         )
-        view = await payments.create_payment(
+        order = await payments.create_payment(
             session,
             ctx,
             await auth.profile_of(session, agency.id),
@@ -72,7 +72,7 @@ async def seed(ctx: Context, sandbox_url: str) -> tuple[str, str]:
                 ],
             ),
         )
-    return key, str(view.render(ctx)["checkout_url"])
+    return key, str(order.view.render(ctx)["checkout_url"])
 
 
 def main() -> None:

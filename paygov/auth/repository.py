@@ -4,32 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.agencies.models import Agency, BeneficiaryAccount
 from paygov.agencies.profile import AgencyProfile
 from paygov.auth.models import ApiKey
 
+# Built once: the hot path pays neither statement construction nor cache-key cost.
+PROFILE_BY_KEY = (
+    select(
+        Agency.id, Agency.code, Agency.mode, Agency.return_hosts, BeneficiaryAccount.account_number
+    )
+    .select_from(ApiKey)
+    .join(Agency, Agency.id == ApiKey.agency_id)
+    .outerjoin(BeneficiaryAccount, BeneficiaryAccount.agency_id == Agency.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+    .order_by(BeneficiaryAccount.is_default.desc(), BeneficiaryAccount.id)
+)
+
 
 async def profile_for_key(session: AsyncSession, key_hash: str) -> AgencyProfile | None:
     """The agency owning an unrevoked key, with its beneficiary accounts: one query."""
-    rows = (
-        await session.execute(
-            select(
-                Agency.id,
-                Agency.code,
-                Agency.mode,
-                Agency.return_hosts,
-                BeneficiaryAccount.account_number,
-            )
-            .select_from(ApiKey)
-            .join(Agency, Agency.id == ApiKey.agency_id)
-            .outerjoin(BeneficiaryAccount, BeneficiaryAccount.agency_id == Agency.id)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
-            .order_by(BeneficiaryAccount.is_default.desc(), BeneficiaryAccount.id)
-        )
-    ).all()
+    connection = await session.connection()
+    rows = (await connection.execute(PROFILE_BY_KEY, {"key_hash": key_hash})).all()
     if not rows:
         return None
     agency_id, code, mode, hosts, _ = rows[0]

@@ -6,17 +6,25 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.idempotency.models import IdempotencyKey
 
 KEYS = cast(Table, IdempotencyKey.__table__)
+INSERT_KEY = insert(KEYS)
 
 
 async def claim(session: AsyncSession, row: dict[str, object]) -> None:
     """Insert the key; raises IntegrityError when it exists. On PostgreSQL a key another
     transaction is inserting makes this wait (up to lock_timeout) for that one to end."""
-    await session.execute(insert(KEYS), [row])
+    connection = await session.connection()
+    await connection.execute(INSERT_KEY, [row])
+
+
+def is_key_conflict(exc: IntegrityError) -> bool:
+    """Whether a failed write failed because the idempotency key was already stored."""
+    return "idempotency_keys" in str(exc.orig)
 
 
 async def find(

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,11 +44,6 @@ class Reply:
     replayed: bool = False
 
 
-class _KeyTaken(Exception):
-    def __init__(self, agency_id: str) -> None:
-        self.agency_id = agency_id
-
-
 def parse_key(header: str | None) -> str | None:
     """The Idempotency-Key header: 1-255 visible ASCII characters, or absent."""
     if header is None:
@@ -64,53 +59,60 @@ def request_hash(body: Any) -> str:
     return sha256_hex(canonical_json(body))
 
 
-Work = Callable[[AsyncSession], Awaitable[tuple[str, int, dict[str, Any]]]]
+@dataclass
+class Claim:
+    """An Idempotency-Key to be stored with the response it guards, in the same
+    transaction as the work (ideally in the very statement that does the work)."""
+
+    route: str
+    key: str | None
+    body_hash: str
+    at: datetime
+    agency_id: str | None = None
+
+    def row(self, agency_id: str, status: int, body: bytes) -> dict[str, Any] | None:
+        """The key's row, or None when the request carried no key."""
+        self.agency_id = agency_id
+        if self.key is None:
+            return None
+        return {
+            "agency_id": agency_id,
+            "route": self.route,
+            "key": self.key,
+            "body_hash": self.body_hash,
+            "status_code": status,
+            "response_body": body,
+            "created_at": self.at,
+        }
+
+
+Work = Callable[[AsyncSession, Claim], Awaitable[Reply]]
 
 
 async def respond(
     ctx: Context, *, route: str, key: str | None, body_hash: str, work: Work
 ) -> Reply:
-    """Run `work` (returning agency id, status, payload) once per (agency, route, key)."""
+    """Run `work` once per (agency, route, key). The work stores `claim.row(...)` with its
+    own writes (`store` does it as a separate statement); a key already stored makes that
+    write fail, the transaction roll back, and the first response replay."""
+    claim = Claim(route, key, body_hash, ctx.clock.now())
     try:
         async with ctx.db.transaction() as session:
-            agency_id, status, payload = await work(session)
-            body = orjson.dumps(payload)
-            if key is not None:
-                await _claim(session, agency_id, route, key, body_hash, status, body, ctx)
-            return Reply(status, body)
-    except _KeyTaken as taken:
-        return await _replay(ctx, taken.agency_id, route, key or "", body_hash)
+            return await work(session, claim)
+    except IntegrityError as exc:
+        if key is None or claim.agency_id is None or not repository.is_key_conflict(exc):
+            raise
+        return await _replay(ctx, claim.agency_id, route, key, body_hash)
     except DBAPIError as exc:
         if is_lock_timeout(exc):
             raise (IdempotencyKeyInUse() if key else ServiceUnavailable()) from exc
         raise
 
 
-async def _claim(
-    session: AsyncSession,
-    agency_id: str,
-    route: str,
-    key: str,
-    body_hash: str,
-    status: int,
-    body: bytes,
-    ctx: Context,
-) -> None:
-    try:
-        await repository.claim(
-            session,
-            {
-                "agency_id": agency_id,
-                "route": route,
-                "key": key,
-                "body_hash": body_hash,
-                "status_code": status,
-                "response_body": body,
-                "created_at": ctx.clock.now(),
-            },
-        )
-    except IntegrityError as exc:
-        raise _KeyTaken(agency_id) from exc
+async def store(session: AsyncSession, row: dict[str, Any] | None) -> None:
+    """Store a claim's row on its own (for work that cannot fold it into its statement)."""
+    if row is not None:
+        await repository.claim(session, row)
 
 
 async def _replay(ctx: Context, agency_id: str, route: str, key: str, body_hash: str) -> Reply:

@@ -119,7 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error)
 
     async def on_database(_: Request, exc: Exception) -> Response:
-        log.error("database unavailable: %s", type(exc).__name__)
+        log.error("database unavailable: %s", exc)
         error = PayGovError("The database is unavailable; retry shortly.")
         error.status_code, error.code = 503, "service_unavailable"  # type: ignore[misc]
         return error_response(error)

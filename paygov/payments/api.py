@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.auth.api import Caller
 from paygov.auth.service import InvalidApiKey
@@ -78,10 +79,10 @@ async def create_payment(
     ctx = caller.ctx
     key = idempotency.parse_key(idempotency_key)
 
-    async def work(session: Any) -> tuple[str, int, dict[str, Any]]:
+    async def work(session: AsyncSession, claim: idempotency.Claim) -> idempotency.Reply:
         agency = await caller.agency(session)
-        view = await service.create_payment(session, ctx, agency, body)
-        return agency.id, 201, view.render(ctx)
+        created = await service.create_payment(session, ctx, agency, body, claim)
+        return idempotency.Reply(201, created.body)
 
     reply = await idempotency.respond(
         ctx,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, case, false, insert, or_, select, true
+import orjson
+from sqlalchemy import ColumnElement, Table, and_, case, false, insert, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from paygov.idempotency.models import IdempotencyKey
 from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
 
 
@@ -30,6 +32,43 @@ def status_expression(now: datetime, grace: timedelta) -> ColumnElement[str]:
 PAYMENTS = cast(Table, Payment.__table__)
 PAYMENT_ITEMS = cast(Table, PaymentItem.__table__)
 PAYMENT_EVENTS = cast(Table, PaymentEvent.__table__)
+INSERT_PAYMENT, INSERT_ITEMS, INSERT_EVENT, INSERT_KEY = (
+    insert(PAYMENTS),
+    insert(PAYMENT_ITEMS),
+    insert(PAYMENT_EVENTS),
+    insert(cast(Table, IdempotencyKey.__table__)),
+)
+# The key's own columns; it shares agency_id and created_at with the payment.
+NO_KEY = {
+    "route": "",
+    "key": "",
+    "body_hash": "",
+    "status_code": 0,
+    "response_body": b"",
+}
+PAYMENT_FIELDS = [column.name for column in PAYMENTS.columns]
+CREATE_PAYMENT_PG = text(f"""
+WITH payment AS (
+    INSERT INTO payments ({", ".join(PAYMENT_FIELDS)})
+    VALUES ({
+    ", ".join(
+        "CAST(:metadata AS json)" if name == "metadata" else f":{name}" for name in PAYMENT_FIELDS
+    )
+})
+), item AS (
+    INSERT INTO payment_items (payment_id, position, code, name, amount, beneficiary_account)
+    SELECT :id, x.position, x.code, x.name, x.amount, x.beneficiary_account
+    FROM json_to_recordset(CAST(:items AS json)) AS x(
+        position integer, code text, name text, amount bigint, beneficiary_account text)
+), event AS (
+    INSERT INTO payment_events (id, payment_id, type, version, data, created_at)
+    VALUES (:event_id, :id, 'payment.created', 1, CAST(:event_data AS json), :created_at)
+)
+INSERT INTO idempotency_keys (agency_id, route, key, body_hash, status_code, response_body,
+                              created_at)
+SELECT :agency_id, :route, :key, :body_hash, :status_code, :response_body, :created_at
+WHERE :claim
+""")
 
 # (attribute, column) pairs: `extra` is stored in the `metadata` column.
 PAYMENT_COLUMNS = [
@@ -47,11 +86,35 @@ async def insert_payment(
     payment: dict[str, Any],
     items: list[dict[str, Any]],
     event: dict[str, Any],
+    idempotency_key: dict[str, Any] | None,
 ) -> None:
-    """The order, its items and its first event: three statements, one transaction."""
-    await session.execute(insert(PAYMENTS), [payment])
-    await session.execute(insert(PAYMENT_ITEMS), items)
-    await session.execute(insert(PAYMENT_EVENTS), [event])
+    """The order, its items, its first event and the idempotency key that guards it.
+
+    PostgreSQL: one statement (data-modifying CTEs), so one round trip. SQLite, which has
+    no such CTEs and no network, gets one statement per table. A stored key makes the
+    write fail on its primary key and nothing is inserted.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await connection.execute(INSERT_PAYMENT, [payment])
+        await connection.execute(INSERT_ITEMS, items)
+        await connection.execute(INSERT_EVENT, [event])
+        if idempotency_key is not None:
+            await connection.execute(INSERT_KEY, [idempotency_key])
+        return
+    key = idempotency_key or NO_KEY
+    await connection.execute(
+        CREATE_PAYMENT_PG,
+        {
+            **payment,
+            "metadata": orjson.dumps(payment["metadata"]).decode(),
+            "items": orjson.dumps(items).decode(),
+            "event_id": event["id"],
+            "event_data": orjson.dumps(event["data"]).decode(),
+            "claim": idempotency_key is not None,
+            **{name: key[name] for name in NO_KEY},
+        },
+    )
 
 
 async def get(

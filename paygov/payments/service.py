@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.agencies.profile import AgencyProfile
+from paygov.idempotency.service import Claim
 from paygov.kit.context import Context
 from paygov.kit.errors import Conflict, NotFound, ValidationFailed
 from paygov.kit.ids import new_id
@@ -150,10 +151,21 @@ def _item_dict(item: PaymentItem | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Created:
+    view: PaymentView
+    body: bytes  # the 201 response, exactly as stored with the idempotency key
+
+
 async def create_payment(
-    session: AsyncSession, ctx: Context, agency: AgencyProfile, body: CreatePayment
-) -> PaymentView:
-    """Validate an order against the agency's rules and store it with its first event."""
+    session: AsyncSession,
+    ctx: Context,
+    agency: AgencyProfile,
+    body: CreatePayment,
+    claim: Claim | None = None,
+) -> Created:
+    """Validate an order against the agency's rules and store it with its first event
+    (and the idempotency key guarding it) in one write."""
     check_return_url(body.return_url, agency)
     items = _items(agency, body)
     now = to_millisecond(ctx.clock.now())
@@ -199,8 +211,11 @@ async def create_payment(
         "data": {"status": "created", "amount": body.amount},
         "created_at": now,
     }
-    await repository.insert_payment(session, row, items, event)
-    return PaymentView(payment, items)
+    view = PaymentView(payment, items)
+    response = orjson.dumps(view.render(ctx))
+    key_row = claim.row(agency.id, 201, response) if claim else None
+    await repository.insert_payment(session, row, items, event, key_row)
+    return Created(view, response)
 
 
 def _items(agency: AgencyProfile, body: CreatePayment) -> list[dict[str, Any]]:
