@@ -90,14 +90,22 @@ Work = Callable[[AsyncSession, Claim], Awaitable[Reply]]
 
 
 async def respond(
-    ctx: Context, *, route: str, key: str | None, body_hash: str, work: Work
+    ctx: Context,
+    *,
+    route: str,
+    key: str | None,
+    body_hash: str,
+    work: Work,
+    single_write: bool = False,
 ) -> Reply:
     """Run `work` once per (agency, route, key). The work stores `claim.row(...)` with its
     own writes (`store` does it as a separate statement); a key already stored makes that
-    write fail, the transaction roll back, and the first response replay."""
+    write fail, the transaction roll back, and the first response replay.
+    `single_write`: the work writes with exactly one statement (see Database.single_write)."""
     claim = Claim(route, key, body_hash, ctx.clock.now())
+    unit = ctx.db.single_write if single_write else ctx.db.transaction
     try:
-        async with ctx.db.transaction() as session:
+        async with unit() as session:
             return await work(session, claim)
     except IntegrityError as exc:
         if key is None or claim.agency_id is None or not repository.is_key_conflict(exc):

@@ -121,6 +121,15 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._single = (
+            async_sessionmaker(
+                engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+                autoflush=False,
+            )
+            if self.dialect == "postgresql"
+            else self._writer
+        )
         self._reader = async_sessionmaker(
             engine.execution_options(paygov_readonly=True),
             expire_on_commit=False,
@@ -131,6 +140,15 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on error."""
         async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def single_write(self) -> AsyncIterator[AsyncSession]:
+        """For an edge whose only write is ONE statement (reads before it may see a moment
+        older than the write). PostgreSQL runs it without BEGIN/COMMIT round trips: a
+        single statement is atomic by itself. SQLite gets an ordinary write transaction,
+        since its repositories may split that write into several statements."""
+        async with self._single() as session, session.begin():
             yield session
 
     @asynccontextmanager

@@ -89,6 +89,7 @@ async def create_payment(
         route="payments.create",
         key=key,
         work=work,
+        single_write=True,  # insert_payment is one statement on PostgreSQL
         body_hash=idempotency.request_hash(body.model_dump(mode="json", exclude_unset=True)),
     )
     return json_response(reply.body, reply.status_code, reply.replayed)
