@@ -112,3 +112,17 @@ class TestStartup:
         by_code = {bank["code"]: bank for bank in banks}
         assert by_code["VCB"]["bin"] == "970436"
         assert by_code["BIDV"]["bin"] == "970418"
+
+
+def test_example_catalogue_names_real_fields() -> None:
+    """config/providers.example.toml stays true to the adapters' settings."""
+    import tomllib
+
+    example = Path(__file__).resolve().parents[2] / "config" / "providers.example.toml"
+    entries = tomllib.loads(example.read_text(encoding="utf-8"))["provider"]
+    assert {entry["protocol"] for entry in entries} == {"vnpay", "vietqr", "signed_json"}
+    for entry in entries:
+        fields = registry.adapter_class(entry["protocol"]).Config.model_fields
+        required = {name for name, field in fields.items() if field.is_required()}
+        assert set(entry["config"]) <= set(fields), entry["code"]
+        assert required <= set(entry["config"]), entry["code"]
