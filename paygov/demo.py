@@ -103,8 +103,8 @@ Create your own payment:
   curl -s -X POST {base}/v1/payments \\
     -H 'Authorization: Bearer {key}' \\
     -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
-    -d '{{"amount": 150000, "reference": "HS-2026-000123", "description": "Le phi", '\\\\
-       '"return_url": "http://localhost:3000/done"}}'
+    -d '{{"amount": 150000, "reference": "HS-2026-000123", "description": "Le phi",
+         "return_url": "http://localhost:3000/done"}}'
 
 Stop with Ctrl-C.
 """)
