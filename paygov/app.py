@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from paygov import __version__
 from paygov.callbacks.api import router as callbacks_router
 from paygov.checkout.api import STATIC_DIR as CHECKOUT_STATIC
+from paygov.checkout.api import on_checkout_not_found
 from paygov.checkout.api import router as checkout_router
 from paygov.health.api import router as health_router
 from paygov.kit.context import Context
@@ -20,6 +21,7 @@ from paygov.kit.http import EdgeMiddleware, install_error_handlers
 from paygov.kit.logs import configure_logging
 from paygov.kit.settings import ConfigurationError
 from paygov.payments.api import router as payments_router
+from paygov.payments.attempts import CheckoutNotFound
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = context
     install_error_handlers(app)
+    app.add_exception_handler(CheckoutNotFound, on_checkout_not_found)
     app.include_router(payments_router)
     app.include_router(callbacks_router)
     app.include_router(checkout_router)

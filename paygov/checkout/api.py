@@ -87,6 +87,16 @@ def message(request: Request, t: Strings, title: str, text: str, status_code: in
     return render("message.html", status_code, t, here, title=title, text=text)
 
 
+async def on_checkout_not_found(request: Request, exc: Exception) -> Response:
+    """An unknown checkout link: a readable page (JSON for the status poll)."""
+    if request.url.path.endswith("/status"):
+        assert isinstance(exc, CheckoutNotFound)
+        response = error_response(exc)
+        response.headers.update(NO_STORE)
+        return response
+    return not_found(request)
+
+
 def not_found(request: Request) -> HTMLResponse:
     t = strings(pick_language(request.query_params.get("lang"), "vi"))
     return message(request, t, t.not_found_title, t.not_found_text, 404)
@@ -226,10 +236,7 @@ async def checkout_page(token: str, request: Request) -> Response:
     """The order and the ways to pay it; a finished payment shows its outcome instead."""
     ctx = context_of(request)
     async with ctx.db.read() as session:
-        try:
-            checkout = await service.load(session, ctx, token)
-        except CheckoutNotFound:
-            return not_found(request)
+        checkout = await service.load(session, ctx, token)
         lang = language_of(request, checkout)
         if not checkout.payable:
             return result_page(request, checkout, lang)
@@ -241,10 +248,7 @@ async def _page_again(request: Request, token: str, error_key: str, status_code:
     """The checkout page once more, with a readable error (or the outcome if it is over)."""
     ctx = context_of(request)
     async with ctx.db.read() as session:
-        try:
-            checkout = await service.load(session, ctx, token)
-        except CheckoutNotFound:
-            return not_found(request)
+        checkout = await service.load(session, ctx, token)
         lang = language_of(request, checkout)
         if not checkout.payable:
             return result_page(request, checkout, lang, status_code=409)
@@ -259,10 +263,7 @@ async def pay(token: str, request: Request) -> Response:
     ctx = context_of(request)
     method = (await read_form(request)).get("method")
     async with ctx.db.read() as session:
-        try:
-            checkout = await service.load(session, ctx, token)
-        except CheckoutNotFound:
-            return not_found(request)
+        checkout = await service.load(session, ctx, token)
         lang = language_of(request, checkout)
         if not checkout.payable:
             return result_page(request, checkout, lang, status_code=409)
@@ -275,8 +276,6 @@ async def pay(token: str, request: Request) -> Response:
     try:
         async with ctx.db.transaction() as session:
             payment, attempt = await service.open_attempt(session, ctx, checkout, route)
-    except CheckoutNotFound:
-        return not_found(request)
     except PaymentNotPayable:
         return await _page_again(request, token, "error_not_offered", 409)
     except ProviderNotOffered:
@@ -315,10 +314,7 @@ async def qr_page(token: str, attempt_id: str, request: Request) -> Response:
     """The QR to scan, the details to type by hand, and waiting for the transfer."""
     ctx = context_of(request)
     async with ctx.db.read() as session:
-        try:
-            checkout = await service.load(session, ctx, token)
-        except CheckoutNotFound:
-            return not_found(request)
+        checkout = await service.load(session, ctx, token)
         lang = language_of(request, checkout)
         try:
             attempt, provider = await service.qr_attempt(session, ctx, checkout, attempt_id)
@@ -353,12 +349,7 @@ async def status(token: str, request: Request) -> Response:
     """`{status, version}` for the page's polling; the version rises on every change."""
     ctx = context_of(request)
     async with ctx.db.read() as session:
-        try:
-            checkout = await service.load(session, ctx, token)
-        except CheckoutNotFound as exc:
-            response = error_response(exc)
-            response.headers.update(NO_STORE)
-            return response
+        checkout = await service.load(session, ctx, token)
     body = {"status": checkout.status, "version": checkout.payment.version}
     return JSONResponse(body, headers=NO_STORE)
 
@@ -368,10 +359,7 @@ async def result(token: str, request: Request) -> Response:
     """What happened, read from the database (never from the provider's return leg)."""
     ctx = context_of(request)
     async with ctx.db.read() as session:
-        try:
-            checkout = await service.load(session, ctx, token)
-        except CheckoutNotFound:
-            return not_found(request)
+        checkout = await service.load(session, ctx, token)
         lang = language_of(request, checkout)
         if checkout.outcome == "choose" and checkout.payable:
             return redirect(paths(checkout, lang)["page"])
