@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paygov.agencies.models import Agency, BeneficiaryAccount
 from paygov.agencies.profile import AgencyProfile
 from paygov.auth.models import ApiKey
+from paygov.kit.db import DriverStatement, driver_fetch
 
 # Built once: the hot path pays neither statement construction nor cache-key cost.
 PROFILE_BY_KEY = (
@@ -24,10 +25,16 @@ PROFILE_BY_KEY = (
 )
 
 
+PROFILE_BY_KEY_PG = DriverStatement.of(PROFILE_BY_KEY)
+
+
 async def profile_for_key(session: AsyncSession, key_hash: str) -> AgencyProfile | None:
     """The agency owning an unrevoked key, with its beneficiary accounts: one query."""
-    connection = await session.connection()
-    rows = (await connection.execute(PROFILE_BY_KEY, {"key_hash": key_hash})).all()
+    if session.get_bind().dialect.name == "postgresql":  # the hot path: see DriverStatement
+        rows = await driver_fetch(session, PROFILE_BY_KEY_PG, {"key_hash": key_hash})
+    else:
+        connection = await session.connection()
+        rows = list((await connection.execute(PROFILE_BY_KEY, {"key_hash": key_hash})).all())
     if not rows:
         return None
     agency_id, code, mode, hosts, _ = rows[0]

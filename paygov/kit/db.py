@@ -8,15 +8,18 @@ a reader upgrades; read-only transactions use a plain BEGIN.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, event
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -172,3 +176,33 @@ def is_lock_timeout(exc: BaseException) -> bool:
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return sqlstate == "55P03" or "database is locked" in str(orig)
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A statement compiled once for asyncpg: `$n` SQL and the names of its parameters."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> DriverStatement:
+        compiled = statement.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+        return cls(str(compiled), tuple(getattr(compiled, "positiontup", None) or ()))
+
+
+async def driver_fetch(
+    session: AsyncSession, statement: DriverStatement, params: Mapping[str, Any]
+) -> list[Any]:
+    """Run a prebuilt statement on the session's asyncpg connection, skipping SQLAlchemy's
+    per-statement work (measured in docs/benchmarks.md); only the create path's two
+    statements use it. Errors come back as SQLAlchemy's, so callers handle one kind."""
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    args = [params[name] for name in statement.names]
+    try:
+        return list(await driver.fetch(statement.sql, *args))
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise IntegrityError(statement.sql, args, error) from error
+    except (asyncpg.PostgresError, OSError) as error:
+        raise OperationalError(statement.sql, args, error) from error

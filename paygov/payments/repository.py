@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Table, and_, case, false, insert, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.idempotency.models import IdempotencyKey
+from paygov.kit.db import DriverStatement, driver_fetch
 from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
 
 
@@ -69,6 +70,8 @@ INSERT INTO idempotency_keys (agency_id, route, key, body_hash, status_code, res
 SELECT :agency_id, :route, :key, :body_hash, :status_code, :response_body, :created_at
 WHERE :claim
 """)
+CREATE_PAYMENT_DRIVER = DriverStatement.of(CREATE_PAYMENT_PG)
+
 
 # (attribute, column) pairs: `extra` is stored in the `metadata` column.
 PAYMENT_COLUMNS = [
@@ -103,8 +106,9 @@ async def insert_payment(
             await connection.execute(INSERT_KEY, [idempotency_key])
         return
     key = idempotency_key or NO_KEY
-    await connection.execute(
-        CREATE_PAYMENT_PG,
+    await driver_fetch(
+        session,
+        CREATE_PAYMENT_DRIVER,
         {
             **payment,
             "metadata": orjson.dumps(payment["metadata"]).decode(),
