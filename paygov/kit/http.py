@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from paygov.kit import logs
 from paygov.kit.errors import (
     BodyTooLarge,
     MalformedJson,
@@ -52,8 +53,12 @@ def security_headers(local_providers: bool) -> list[tuple[bytes, bytes]]:
 
 
 def error_response(error: PayGovError) -> Response:
+    headers = {"Retry-After": "1"} if error.status_code in (429, 503) else None
     return Response(
-        orjson.dumps(error.body()), status_code=error.status_code, media_type="application/json"
+        orjson.dumps(error.body()),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -119,7 +124,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error)
 
     async def on_database(_: Request, exc: Exception) -> Response:
-        log.error("database unavailable: %s", exc)
+        # Never the statement's parameters: they may carry personal data.
+        orig = getattr(exc, "orig", None)
+        reason = str(orig).splitlines()[0] if orig is not None else ""
+        log.error("database unavailable: %s: %s", type(orig or exc).__name__, reason)
         error = PayGovError("The database is unavailable; retry shortly.")
         error.status_code, error.code = 503, "service_unavailable"  # type: ignore[misc]
         return error_response(error)
@@ -145,6 +153,7 @@ class EdgeMiddleware:
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"")[:64] or secrets.token_hex(8).encode()
         scope.setdefault("state", {})["request_id"] = request_id.decode("latin-1")
+        logs.request_id.set(request_id.decode("latin-1"))
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await error_response(BodyTooLarge()).__call__(

@@ -18,7 +18,9 @@ from paygov.kit.errors import (
     InvalidHeader,
     MalformedJson,
     RateLimited,
+    ServiceUnavailable,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
     error_response_doc,
 )
@@ -58,6 +60,8 @@ def json_response(payload: Any, status_code: int = 200, replayed: bool = False) 
         IdempotencyKeyReused,
         IdempotencyKeyInUse,
         BodyTooLarge,
+        UnsupportedMediaType,
+        ServiceUnavailable,
         ValidationFailed,
         ItemsDoNotSum,
         UnknownBeneficiary,
