@@ -277,7 +277,70 @@ def cmd_sandbox_bank(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_keys_rotate(_: argparse.Namespace) -> None:
+    from paygov.keys import service
+
+    async def command(ctx: Context) -> None:
+        emit(await service.rotate(ctx.db, ctx.box, at=ctx.clock.now(), actor=actor()))
+
+    run_async(command)
+
+
+def cmd_keys_status(_: argparse.Namespace) -> None:
+    from paygov.keys import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            emit(await service.status(session, ctx.box))
+
+    run_async(command)
+
+
 # --- parser -------------------------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from paygov.worker.runner import Worker
+
+    async def command(ctx: Context) -> None:
+        worker = Worker(ctx)
+        if args.once:
+            emit(await worker.run_once())
+        else:
+            await worker.run_forever()
+
+    run_async(command)
+
+
+def cmd_webhooks_resend(args: argparse.Namespace) -> None:
+    from paygov.webhooks import repository, service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            original = await repository.delivery(session, args.delivery_id)
+            if original is None:
+                raise service.DeliveryNotFound(field="delivery_id")
+            delivery = await service.resend(session, ctx, original.agency_id, original.id)
+            event = await repository.event(session, delivery.event_id)
+            assert event is not None
+        emit(service.delivery_out(delivery, event.type))
+
+    run_async(command)
+
+
+def cmd_webhooks_list(args: argparse.Namespace) -> None:
+    from paygov.agencies import service as agencies
+    from paygov.webhooks import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            agency = await agencies.get_by_code(session, args.agency)
+            page = await service.deliveries(
+                session, agency.id, status=args.status, limit=args.limit
+            )
+        emit([service.delivery_out(delivery, kind) for delivery, kind in page.rows])
+
+    run_async(command)
 
 
 def build_parser() -> Parser:
@@ -369,6 +432,31 @@ def build_parser() -> Parser:
         dest="audit_command", required=True, parser_class=Parser
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(run=cmd_audit_verify)
+
+    keys = commands.add_parser("keys", help="the master key").add_subparsers(
+        dest="keys_command", required=True, parser_class=Parser
+    )
+    keys.add_parser(
+        "rotate", help="re-encrypt every secret at rest under PAYGOV_MASTER_KEY"
+    ).set_defaults(run=cmd_keys_rotate)
+    keys.add_parser("status", help="per table, the secrets still under another key").set_defaults(
+        run=cmd_keys_status
+    )
+    worker = commands.add_parser("worker", help="run the background jobs until SIGTERM")
+    worker.add_argument("--once", action="store_true", help="run each job once and exit")
+    worker.set_defaults(run=cmd_worker)
+
+    webhooks = commands.add_parser("webhooks", help="webhooks to portals").add_subparsers(
+        dest="webhooks_command", required=True, parser_class=Parser
+    )
+    w_resend = webhooks.add_parser("resend", help="send a delivery's event again, now")
+    w_resend.add_argument("delivery_id")
+    w_resend.set_defaults(run=cmd_webhooks_resend)
+    w_list = webhooks.add_parser("list", help="an agency's deliveries, newest first")
+    w_list.add_argument("--agency", required=True, metavar="CODE")
+    w_list.add_argument("--status", choices=["pending", "succeeded", "failed", "disabled"])
+    w_list.add_argument("--limit", type=int, default=50)
+    w_list.set_defaults(run=cmd_webhooks_list)
     return parser
 
 

@@ -9,6 +9,7 @@ from paygov.kit.db import Base
 from paygov.ledger.models import Journal, Posting
 from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
 from paygov.providers.models import Provider
+from paygov.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 
 __all__ = [
     "Agency",
@@ -25,4 +26,7 @@ __all__ = [
     "PaymentItem",
     "Posting",
     "Provider",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

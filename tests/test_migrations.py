@@ -28,6 +28,9 @@ TABLES = {
     "ledger_journals",
     "ledger_postings",
     "callback_inbox",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
 }
 
 

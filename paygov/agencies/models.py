@@ -24,6 +24,8 @@ class Agency(Base):
     # AES-GCM sealed JSON list of `whsec_…` secrets, newest first (two during rotation).
     webhook_secrets: Mapped[str] = mapped_column(Text)
     return_hosts: Mapped[list[str]] = mapped_column(JSON)
+    # Set when the endpoint answered 410 Gone: no deliveries until an operator re-enables it.
+    webhook_disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     expiry_grace_seconds: int = 900
     clock_offset_seconds: float = 0.0
 
+    # Webhooks to portals (DESIGN.md §8): the wait before each retry, in seconds (a JSON
+    # list in the environment); past the last one a delivery is `failed`. ≥ 3 days in all.
+    webhook_retry_schedule: list[int] = [5, 300, 1800, 7200, 18000, 36000, 36000, 86400, 86400]
+    # Each wait is lengthened by up to this fraction at random, so retries spread out.
+    webhook_retry_jitter: float = 0.1
+    webhook_timeout_seconds: float = 10.0
+    # How long a claimed delivery is hidden from other workers while it is being sent.
+    webhook_lease_seconds: int = 120
+    webhook_batch_size: int = 50
+
+    # Worker (`paygov worker`): the pause between rounds of jobs.
+    worker_poll_seconds: float = 1.0
+    worker_batch_size: int = 100
+
     # Database pool
     db_pool_size: int = 20
     db_max_overflow: int = 10

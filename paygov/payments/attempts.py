@@ -15,6 +15,7 @@ from paygov.kit.errors import Conflict, NotFound
 from paygov.kit.ids import new_id
 from paygov.ledger import service as ledger
 from paygov.payments import repository
+from paygov.payments import service as payments
 from paygov.payments.models import Attempt, Payment
 from paygov.payments.service import status_at
 from paygov.providers.live import LiveProvider
@@ -84,12 +85,11 @@ async def open_attempt(
         updated_at=now,
     )
     repository.add_attempt(session, attempt)
-    await repository.transition(
+    await payments.change(
         session,
+        ctx,
         payment,
-        at=now,
         event_type="payment.attempt_started",
-        event_id=new_id("evt"),
         event_data={
             "attempt_id": attempt.id,
             "txn_ref": attempt.txn_ref,
@@ -190,12 +190,11 @@ async def _succeeded(
             amount=event.amount,
             at=now,
         )
-        await repository.transition(
+        await payments.change(
             session,
+            ctx,
             payment,
-            at=now,
             event_type="payment.overpaid",
-            event_id=new_id("evt"),
             event_data=event_data,
             amount_overpaid=payment.amount_overpaid + event.amount,
             attempt_open=still_open,
@@ -213,12 +212,11 @@ async def _succeeded(
         items=[(item.beneficiary_account, item.amount) for item in items],
         at=now,
     )
-    await repository.transition(
+    await payments.change(
         session,
+        ctx,
         payment,
-        at=now,
         event_type="payment.succeeded",
-        event_id=new_id("evt"),
         event_data={**event_data, "late": late},
         status="succeeded",
         paid_at=event.paid_at or now,
@@ -260,12 +258,11 @@ async def _failed(
         return AckResult.CONFIRMED
     declines = payment.declines + 1
     if declines >= MAX_DECLINES:
-        await repository.transition(
+        await payments.change(
             session,
+            ctx,
             payment,
-            at=now,
             event_type="payment.failed",
-            event_id=new_id("evt"),
             event_data=event_data,
             status="failed",
             declines=declines,
@@ -274,12 +271,11 @@ async def _failed(
             failure_message=f"The payment was declined {declines} times.",
         )
     else:
-        await repository.transition(
+        await payments.change(
             session,
+            ctx,
             payment,
-            at=now,
             event_type="payment.attempt_failed",
-            event_id=new_id("evt"),
             event_data=event_data,
             declines=declines,
             attempt_open=still_open,

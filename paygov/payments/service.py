@@ -21,6 +21,7 @@ from paygov.kit.money import CURRENCY
 from paygov.payments import repository
 from paygov.payments.models import Payment, PaymentEvent, PaymentItem
 from paygov.payments.schemas import CreatePayment
+from paygov.webhooks import outbox
 
 PAYER_PURPOSE = "payer"
 TEST_RETURN_HOSTS = frozenset({"localhost", "127.0.0.1"})
@@ -64,6 +65,41 @@ def status_at(payment: Payment, now: datetime, grace: timedelta) -> str:
         if now >= deadline:
             return "expired"
     return payment.status
+
+
+async def change(
+    session: AsyncSession,
+    ctx: Context,
+    payment: Payment,
+    *,
+    event_type: str,
+    event_data: dict[str, Any],
+    **changes: Any,
+) -> None:
+    """Every change of a locked payment: version, history, and (for the changes a portal is
+    told about) the outbox, all in the caller's transaction."""
+    at = ctx.clock.now()
+    event_id = new_id("evt")
+    await repository.transition(
+        session,
+        payment,
+        at=at,
+        event_type=event_type,
+        event_id=event_id,
+        event_data=event_data,
+        **changes,
+    )
+    if event_type in outbox.PAYMENT_WEBHOOK_TYPES:
+        items = (await repository.items_of(session, [payment.id]))[payment.id]
+        await outbox.record(
+            session,
+            agency_id=payment.agency_id,
+            subject_id=payment.id,
+            event_type=event_type,
+            event_id=event_id,
+            data=PaymentView(payment, items).render(ctx),
+            at=at,
+        )
 
 
 def to_millisecond(at: datetime) -> datetime:
@@ -328,12 +364,11 @@ async def cancel_payment(
     now = ctx.clock.now()
     if status_at(payment, now, timedelta(seconds=ctx.settings.expiry_grace_seconds)) != "created":
         raise PaymentNotCancellable()
-    await repository.transition(
+    await change(
         session,
+        ctx,
         payment,
-        at=now,
         event_type="payment.cancelled",
-        event_id=new_id("evt"),
         event_data={"status": "cancelled"},
         status="cancelled",
     )

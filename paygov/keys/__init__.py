@@ -1,0 +1,1 @@
+"""Keys: re-encrypting every secret at rest under the current master key."""

@@ -1,0 +1,1 @@
+"""Webhooks to portals: the outbox, deliveries with retries, the catch-up feed."""

@@ -1,0 +1,1 @@
+"""`paygov worker`: the background jobs (DESIGN.md §9)."""
