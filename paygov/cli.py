@@ -117,6 +117,30 @@ def cmd_agency_create(args: argparse.Namespace) -> None:
     run_async(command)
 
 
+def cmd_agency_rotate_secret(args: argparse.Namespace) -> None:
+    from paygov.agencies import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            active = await service.rotate_webhook_secret(
+                session,
+                ctx.box,
+                args.code,
+                at=ctx.clock.now(),
+                actor=actor(),
+                finish=args.finish,
+            )
+        emit(
+            {
+                "agency": args.code,
+                "active_secrets": len(active),
+                "new_webhook_secret": None if args.finish else active[0],
+            }
+        )
+
+    run_async(command)
+
+
 def cmd_agency_list(_: argparse.Namespace) -> None:
     from paygov.agencies import service
 
@@ -381,6 +405,13 @@ def build_parser() -> Parser:
     create.add_argument("--test", action="store_true", help="a test-mode agency (pk_test_ keys)")
     create.set_defaults(run=cmd_agency_create)
     agency.add_parser("list", help="list agencies").set_defaults(run=cmd_agency_list)
+    rotate = agency.add_parser(
+        "rotate-webhook-secret",
+        help="add a new webhook secret (both sign until --finish keeps only the new one)",
+    )
+    rotate.add_argument("--code", required=True)
+    rotate.add_argument("--finish", action="store_true")
+    rotate.set_defaults(run=cmd_agency_rotate_secret)
 
     apikey = commands.add_parser("apikey", help="manage API keys").add_subparsers(
         dest="apikey_command", required=True, parser_class=Parser

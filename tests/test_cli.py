@@ -182,3 +182,34 @@ class TestAuditAndSettings:
         }
         line = one_line_error(paygov(env, "agency", "list"))
         assert line.startswith("paygov: cannot reach the database")
+
+
+class TestWebhookSecretRotation:
+    async def test_start_then_finish(self, ctx: Context) -> None:
+        from paygov.agencies import service as agencies
+
+        created = json.loads(paygov(ctx, *CREATE, "--test").stdout)
+        started = json.loads(
+            paygov(ctx, "agency", "rotate-webhook-secret", "--code", "qn-dvc").stdout
+        )
+        assert started["active_secrets"] == 2
+        new_secret = started["new_webhook_secret"]
+        assert new_secret.startswith("whsec_")
+        assert new_secret != created["webhook_secret"]
+        async with ctx.db.read() as session:
+            agency = await agencies.get_by_code(session, "qn-dvc")
+        both = ctx.box.decrypt_json(agency.webhook_secrets, agencies.WEBHOOK_SECRET_PURPOSE)
+        assert both == [new_secret, created["webhook_secret"]]  # webhooks carry both signatures
+
+        finished = paygov(ctx, "agency", "rotate-webhook-secret", "--code", "qn-dvc", "--finish")
+        assert json.loads(finished.stdout)["active_secrets"] == 1
+        async with ctx.db.read() as session:
+            agency = await agencies.get_by_code(session, "qn-dvc")
+        assert ctx.box.decrypt_json(agency.webhook_secrets, agencies.WEBHOOK_SECRET_PURPOSE) == [
+            new_secret
+        ]
+        assert paygov(ctx, "audit", "verify").stdout.startswith("OK: 4 audit entries")
+
+    async def test_unknown_agency_is_one_line(self, ctx: Context) -> None:
+        line = one_line_error(paygov(ctx, "agency", "rotate-webhook-secret", "--code", "nope"))
+        assert line == "paygov: No agency with this code."

@@ -180,3 +180,32 @@ async def get_by_code(session: AsyncSession, code: str) -> Agency:
 
 async def list_agencies(session: AsyncSession) -> list[Agency]:
     return await repository.all_agencies(session)
+
+
+async def rotate_webhook_secret(
+    session: AsyncSession,
+    box: SecretBox,
+    code: str,
+    *,
+    at: datetime,
+    actor: str,
+    finish: bool = False,
+) -> list[str]:
+    """Start a rotation (a new secret first, the current one kept: webhooks carry both
+    signatures while the portal switches) or finish it (keep only the newest).
+    Returns the secrets now active; the new one is shown here and never again."""
+    agency = await get_by_code(session, code)
+    current: list[str] = box.decrypt_json(agency.webhook_secrets, WEBHOOK_SECRET_PURPOSE)
+    active = current[:1] if finish else [new_webhook_secret(), current[0]]
+    agency.webhook_secrets = box.encrypt_json(active, WEBHOOK_SECRET_PURPOSE)
+    agency.updated_at = at
+    await audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="webhook_secret.rotation_finished" if finish else "webhook_secret.rotation_started",
+        subject_type="agency",
+        subject_id=agency.id,
+        details={"active_secrets": len(active)},
+    )
+    return active
