@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paygov import __version__
 from paygov.agencies.service import WEBHOOK_SECRET_PURPOSE
 from paygov.kit.context import Context
+from paygov.kit.crashpoints import crash_point
 from paygov.kit.errors import Conflict, NotFound
 from paygov.kit.net import resolves_to_private
 from paygov.kit.settings import Settings
@@ -98,6 +99,7 @@ async def deliver_due(ctx: Context) -> int:
         )
     if not ids:
         return 0
+    crash_point("after_claim")
     timeout = httpx.Timeout(ctx.settings.webhook_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         for delivery_id in ids:
@@ -114,6 +116,7 @@ async def deliver_one(ctx: Context, client: httpx.AsyncClient, delivery_id: str)
             await _close_unsendable(session, ctx, delivery_id)
         return
     outcome = await _post(ctx, client, send)
+    crash_point("after_send")  # a restart sends again: at least once, same webhook-id
     async with ctx.db.transaction() as session:
         await _record(session, ctx, delivery_id, outcome)
 
