@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     webhook_lease_seconds: int = 120
     webhook_batch_size: int = 50
 
+    # Status polling of open attempts (DESIGN.md §9): the wait before each `adapter.query`,
+    # in seconds (a JSON list in the environment), the first counted from the attempt's
+    # start; still unknown after the last one → flagged for staff, never failed.
+    attempt_poll_schedule: list[int] = [60, 300, 1800, 7200, 21600, *[86400] * 7]
+
     # Worker (`paygov worker`): the pause between rounds of jobs.
     worker_poll_seconds: float = 1.0
     worker_batch_size: int = 100

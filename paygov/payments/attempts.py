@@ -70,6 +70,7 @@ async def open_attempt(
         raise PaymentNotPayable()  # past the deadline nobody starts paying, grace or not
     if not provider.offered(mode, payment.amount):
         raise ProviderNotOffered(field="method")
+    schedule = ctx.settings.attempt_poll_schedule  # the worker asks the provider then
     attempt = Attempt(
         id=new_id("att"),
         payment_id=payment.id,
@@ -81,6 +82,8 @@ async def open_attempt(
         failure_reason=None,
         provider_txn_id=None,
         raw={},
+        polls=0,
+        next_poll_at=now + timedelta(seconds=schedule[0]) if schedule else None,
         created_at=now,
         updated_at=now,
     )

@@ -97,6 +97,7 @@ class Attempt(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'succeeded', 'failed')", name="status"),
         Index("ix_attempts_status_created", "status", "created_at"),
+        Index("ix_attempts_status_next_poll", "status", "next_poll_at"),
     )
 
     id: Mapped[str] = mapped_column(String(30), primary_key=True)
@@ -109,6 +110,10 @@ class Attempt(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(255))
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Status polling (DESIGN.md §9): how many times the provider was asked, and when next;
+    # NULL once resolved or once the schedule ran out (then flagged for staff).
+    polls: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -11,11 +11,16 @@ from collections.abc import Awaitable, Callable
 from paygov.kit.context import Context
 from paygov.webhooks.service import deliver_due
 from paygov.worker.expiry import expire_due
+from paygov.worker.polling import poll_due
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[Context], Awaitable[int]]
-JOBS: dict[str, Job] = {"expire_payments": expire_due, "deliver_webhooks": deliver_due}
+JOBS: dict[str, Job] = {
+    "poll_attempts": poll_due,
+    "expire_payments": expire_due,
+    "deliver_webhooks": deliver_due,
+}
 
 
 class Worker:

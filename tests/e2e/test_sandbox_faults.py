@@ -68,4 +68,4 @@ def test_fault_switches(stack: Stack) -> None:
     assert (status, events[-1]) == ("pending", "payment.attempt_started")
 
     status, _ = history(stack, pay_through_vnpay(stack, {"drop": True}))
-    assert status == "pending"  # recovered by the worker's status polling (next issue)
+    assert status == "pending"  # until the worker polls the provider (tests/e2e/test_recovery.py)

@@ -22,13 +22,17 @@ class TestExpiry:
         payment_id = await portal.create(expires_in=60)
         ctx.clock.advance(timedelta(seconds=61))
         done = await Worker(ctx).run_once()
-        assert done == {"expire_payments": 1, "deliver_webhooks": 1}
+        assert done == {"poll_attempts": 0, "expire_payments": 1, "deliver_webhooks": 1}
         [sent] = receiver.requests
         body = sent.signed_by(portal.keys.webhook_secret) and sent.json
         assert body["type"] == "payment.expired"
         assert body["data"]["payment_id"] == payment_id
         assert body["data"]["status"] == "expired"
-        assert (await Worker(ctx).run_once()) == {"expire_payments": 0, "deliver_webhooks": 0}
+        assert (await Worker(ctx).run_once()) == {
+            "poll_attempts": 0,
+            "expire_payments": 0,
+            "deliver_webhooks": 0,
+        }
 
     async def test_a_success_arriving_first_wins(self, ctx: Context, portal: Portal) -> None:
         bank = provider()
