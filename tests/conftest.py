@@ -94,6 +94,22 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
     return Settings(**values)  # type: ignore[arg-type]
 
 
+def cli_env(ctx: Context, **extra: str) -> dict[str, str]:
+    """The environment a `paygov` subprocess needs to work on the test's database."""
+    settings = ctx.settings
+    assert settings.master_key is not None
+    assert settings.api_key_secret is not None
+    return {
+        **os.environ,
+        "PAYGOV_ENVIRONMENT": "test",
+        "PAYGOV_DATABASE_URL": settings.database_url,
+        "PAYGOV_MASTER_KEY": settings.master_key.get_secret_value(),
+        "PAYGOV_API_KEY_SECRET": settings.api_key_secret.get_secret_value(),
+        "PAYGOV_VAR_DIR": str(settings.var_dir),
+        **extra,
+    }
+
+
 @pytest.fixture
 async def ctx(database_url: str, tmp_path: Path) -> AsyncIterator[Context]:
     context = Context.build(make_settings(database_url, tmp_path), clock=Clock())

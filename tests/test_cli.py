@@ -14,22 +14,12 @@ import pytest
 
 from paygov.kit.context import Context
 from paygov.kit.settings import new_key
+from tests.conftest import cli_env
 from tests.factories import payment_body
 
 
 def paygov(ctx_or_env: Context | dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    if isinstance(ctx_or_env, Context):
-        settings = ctx_or_env.settings
-        assert settings.master_key
-        assert settings.api_key_secret
-        env = {
-            "PAYGOV_ENVIRONMENT": "test",
-            "PAYGOV_DATABASE_URL": settings.database_url,
-            "PAYGOV_MASTER_KEY": settings.master_key.get_secret_value(),
-            "PAYGOV_API_KEY_SECRET": settings.api_key_secret.get_secret_value(),
-        }
-    else:
-        env = ctx_or_env
+    env = cli_env(ctx_or_env) if isinstance(ctx_or_env, Context) else ctx_or_env
     return subprocess.run(
         [sys.executable, "-m", "paygov.cli", *args],
         capture_output=True,

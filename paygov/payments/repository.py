@@ -190,17 +190,9 @@ async def transition(
         setattr(payment, name, value)
     payment.version += 1
     payment.updated_at = at
-    session.add(
-        PaymentEvent(
-            id=event_id,
-            payment_id=payment.id,
-            type=event_type,
-            version=payment.version,
-            data=event_data,
-            created_at=at,
-        )
+    await note(
+        session, payment, at=at, event_type=event_type, event_id=event_id, event_data=event_data
     )
-    await session.flush()
 
 
 async def events_of(session: AsyncSession, payment_id: str) -> list[PaymentEvent]:
@@ -270,7 +262,8 @@ async def note(
     event_id: str,
     event_data: dict[str, Any],
 ) -> None:
-    """Append an event that changes nothing on the payment (its version stays)."""
+    """Append an event at the payment's current version (alone: a change that does not
+    move the payment)."""
     session.add(
         PaymentEvent(
             id=event_id,

@@ -4,30 +4,19 @@ the portal sees one event (possibly twice, with the same webhook-id: at least on
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 
 import pytest
 
 from paygov.kit.context import Context
+from tests.conftest import cli_env
 from tests.webhooks.conftest import Portal
 from tests.webhooks.receiver import Receiver
 
 
 async def worker_once(ctx: Context, **extra: str) -> int:
-    settings = ctx.settings
-    assert settings.master_key is not None
-    assert settings.api_key_secret is not None
-    env = {
-        **os.environ,
-        "PAYGOV_ENVIRONMENT": "test",
-        "PAYGOV_DATABASE_URL": settings.database_url,
-        "PAYGOV_MASTER_KEY": settings.master_key.get_secret_value(),
-        "PAYGOV_API_KEY_SECRET": settings.api_key_secret.get_secret_value(),
-        "PAYGOV_VAR_DIR": str(settings.var_dir),
-        **extra,
-    }
+    env = cli_env(ctx, **extra)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

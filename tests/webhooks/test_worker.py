@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from datetime import timedelta
 
 from paygov.kit.context import Context
 from paygov.worker import expiry
 from paygov.worker.runner import Worker
+from tests.conftest import cli_env
 from tests.payments_flow.test_attempts import provider, start, tell
 from tests.webhooks.conftest import Portal
 from tests.webhooks.receiver import Receiver
@@ -61,17 +61,7 @@ class TestWorkerProcess:
         self, ctx: Context, portal: Portal, receiver: Receiver
     ) -> None:
         await portal.cancelled()
-        settings = ctx.settings
-        assert settings.master_key is not None
-        assert settings.api_key_secret is not None
-        env = {
-            **os.environ,
-            "PAYGOV_ENVIRONMENT": "test",
-            "PAYGOV_DATABASE_URL": settings.database_url,
-            "PAYGOV_MASTER_KEY": settings.master_key.get_secret_value(),
-            "PAYGOV_API_KEY_SECRET": settings.api_key_secret.get_secret_value(),
-            "PAYGOV_VAR_DIR": str(settings.var_dir),
-        }
+        env = cli_env(ctx)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
