@@ -3,7 +3,8 @@ there, so tests can kill a worker at exactly that instant and prove that a resta
 finishes the work with nothing lost and nothing doubled.
 
 Points: `after_claim` (webhook deliveries claimed, nothing sent), `after_send` (a webhook
-POST answered, its result not yet recorded).
+POST answered, its result not yet recorded), `after_provider_call` (a provider answered a
+status query, nothing recorded yet).
 """
 
 from __future__ import annotations

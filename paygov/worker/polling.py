@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bank_adapters.base import AttemptRef, ProviderEvent, ProviderStatus, ProviderUnavailable
 from paygov.callbacks import repository as inbox
 from paygov.kit.context import Context
+from paygov.kit.crashpoints import crash_point
 from paygov.kit.ids import new_id
 from paygov.payments import attempts
 from paygov.payments import repository as payments
@@ -125,6 +126,7 @@ async def poll_one(ctx: Context, claimed: Claimed) -> None:
         except Exception as exc:  # anything unreadable is unknown, never guessed
             log.exception("status query of %s through %s failed", claimed.txn_ref, claimed.provider)
             problem = f"query failed: {type(exc).__name__}"
+    crash_point("after_provider_call")  # a restart asks again once the lease runs out
     event = definite_event(claimed, status)
     async with ctx.db.transaction() as session:
         payment = await payments.lock_payment(session, claimed.payment_id)
