@@ -22,6 +22,7 @@ from paygov.kit.logs import configure_logging
 from paygov.kit.settings import ConfigurationError
 from paygov.payments.api import router as payments_router
 from paygov.payments.attempts import CheckoutNotFound
+from paygov.refunds.api import router as refunds_router
 from paygov.webhooks.api import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_exception_handler(CheckoutNotFound, on_checkout_not_found)
     app.include_router(payments_router)
+    app.include_router(refunds_router)
     app.include_router(webhooks_router)
     app.include_router(callbacks_router)
     app.include_router(checkout_router)

@@ -9,6 +9,7 @@ from paygov.kit.db import Base
 from paygov.ledger.models import Journal, Posting
 from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
 from paygov.providers.models import Provider
+from paygov.refunds.models import Refund
 from paygov.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PaymentItem",
     "Posting",
     "Provider",
+    "Refund",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEvent",

@@ -19,6 +19,7 @@ TABLES = {
     "beneficiary_accounts",
     "api_keys",
     "payments",
+    "refunds",
     "payment_items",
     "attempts",
     "payment_events",

@@ -88,3 +88,29 @@ async def post_overpayment(
         at=at,
         postings=[(clearing_account, amount), (f"overpaid:{agency_id}", -amount)],
     )
+
+
+async def post_refund(
+    session: AsyncSession,
+    *,
+    refund_id: str,
+    payment_id: str,
+    agency_id: str,
+    clearing_account: str,
+    parts: Sequence[tuple[str | None, int]],
+    at: datetime,
+) -> int:
+    """Reverse a payment by a refund's parts: debit each beneficiary's payable by its part,
+    credit the provider's clearing account by the whole."""
+    debits: dict[str, int] = {}
+    for beneficiary, part in parts:
+        account = payable_account(agency_id, beneficiary)
+        debits[account] = debits.get(account, 0) + part
+    return await post(
+        session,
+        kind="refund",
+        reference=refund_id,
+        payment_id=payment_id,
+        at=at,
+        postings=[*debits.items(), (clearing_account, -sum(part for _, part in parts))],
+    )

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from paygov.kit.context import Context
+from paygov.refunds.service import process_refunds
 from paygov.webhooks.service import deliver_due
 from paygov.worker.expiry import expire_due
 from paygov.worker.polling import poll_due
@@ -19,6 +20,7 @@ Job = Callable[[Context], Awaitable[int]]
 JOBS: dict[str, Job] = {
     "poll_attempts": poll_due,
     "expire_payments": expire_due,
+    "process_refunds": process_refunds,
     "deliver_webhooks": deliver_due,
 }
 

@@ -22,7 +22,12 @@ class TestExpiry:
         payment_id = await portal.create(expires_in=60)
         ctx.clock.advance(timedelta(seconds=61))
         done = await Worker(ctx).run_once()
-        assert done == {"poll_attempts": 0, "expire_payments": 1, "deliver_webhooks": 1}
+        assert done == {
+            "poll_attempts": 0,
+            "expire_payments": 1,
+            "process_refunds": 0,
+            "deliver_webhooks": 1,
+        }
         [sent] = receiver.requests
         body = sent.signed_by(portal.keys.webhook_secret) and sent.json
         assert body["type"] == "payment.expired"
@@ -31,6 +36,7 @@ class TestExpiry:
         assert (await Worker(ctx).run_once()) == {
             "poll_attempts": 0,
             "expire_payments": 0,
+            "process_refunds": 0,
             "deliver_webhooks": 0,
         }
 

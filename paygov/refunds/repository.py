@@ -1,0 +1,71 @@
+"""All SQL of refunds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paygov.payments.models import Attempt
+from paygov.refunds.models import Refund
+
+
+def add(session: AsyncSession, refund: Refund) -> None:
+    session.add(refund)
+
+
+async def get(
+    session: AsyncSession, refund_id: str, *, agency_id: str | None = None, lock: bool = False
+) -> Refund | None:
+    query = select(Refund).where(Refund.id == refund_id)
+    if agency_id is not None:
+        query = query.where(Refund.agency_id == agency_id)
+    if lock:
+        query = query.with_for_update()
+    result: Refund | None = await session.scalar(query)
+    return result
+
+
+async def of_payment(session: AsyncSession, payment_id: str) -> list[Refund]:
+    rows = await session.scalars(
+        select(Refund)
+        .where(Refund.payment_id == payment_id)
+        .order_by(Refund.created_at.desc(), Refund.id.desc())
+    )
+    return list(rows)
+
+
+async def paid_attempt(session: AsyncSession, payment_id: str) -> Attempt | None:
+    """The first succeeded attempt of a payment: the one that took the money."""
+    result: Attempt | None = await session.scalar(
+        select(Attempt)
+        .where(Attempt.payment_id == payment_id, Attempt.status == "succeeded")
+        .order_by(Attempt.created_at, Attempt.id)
+        .limit(1)
+    )
+    return result
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> list[Refund]:
+    """Pending refunds due for the provider, hidden from other workers until `lease_until`.
+    PostgreSQL skips rows another worker is claiming; SQLite runs one worker."""
+    query = (
+        select(Refund)
+        .where(Refund.status == "pending", Refund.next_attempt_at <= now)
+        .order_by(Refund.next_attempt_at)
+        .limit(limit)
+    )
+    if (await session.connection()).dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = list(await session.scalars(query))
+    if due:
+        await session.execute(
+            update(Refund)
+            .where(Refund.id.in_([refund.id for refund in due]))
+            .values(next_attempt_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+    return due
