@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.auth.api import Caller
 from paygov.auth.service import InvalidApiKey
 from paygov.idempotency import service as idempotency
+from paygov.idempotency.api import IdempotencyKeyHeader
 from paygov.idempotency.service import IdempotencyKeyInUse, IdempotencyKeyReused
 from paygov.kit.errors import (
     BodyTooLarge,
@@ -71,14 +72,7 @@ def json_response(payload: Any, status_code: int = 200, replayed: bool = False) 
 async def create_payment(
     body: CreatePayment,
     caller: Caller,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="1-255 characters; a retry with the same key and "
-            "body returns the first response.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     ctx = caller.ctx
     key = idempotency.parse_key(idempotency_key)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Path, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.auth.api import Caller
 from paygov.idempotency import service as idempotency
+from paygov.idempotency.api import IdempotencyKeyHeader
 from paygov.idempotency.service import IdempotencyKeyInUse, IdempotencyKeyReused
 from paygov.kit.errors import (
     BodyTooLarge,
@@ -66,14 +67,7 @@ async def create_refund(
     payment_id: PaymentId,
     body: CreateRefund,
     caller: Caller,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="1-255 characters; a retry with the same key and "
-            "body returns the first response.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     ctx = caller.ctx
     key = idempotency.parse_key(idempotency_key)
