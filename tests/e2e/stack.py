@@ -23,6 +23,17 @@ class Stack:
     paygov: str
     sandbox: str
     api_key: str
+    env: dict[str, str]  # what a `paygov` process needs to work on this stack's database
+
+    def paygov_cli(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        """Run `paygov ARGS` (e.g. `worker --once`) against this stack."""
+        return subprocess.run(
+            [sys.executable, "-m", "paygov.cli", *args],
+            env={**self.env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def api(self) -> httpx.Client:
         return httpx.Client(
@@ -108,7 +119,7 @@ def running_stack(database_url: str) -> Iterator[Stack]:
     try:
         _wait(f"{sandbox}/healthz", processes[0])
         _wait(f"{paygov}/readyz", processes[1])
-        yield Stack(paygov, sandbox, json.loads(created.stdout)["api_key"])
+        yield Stack(paygov, sandbox, json.loads(created.stdout)["api_key"], env)
     finally:
         for process in processes:
             process.terminate()

@@ -4,16 +4,10 @@ recorded once, with one ledger reversal."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
-from paygov.kit.settings import new_key
-from tests.e2e import stack as stack_module
 from tests.e2e.stack import Stack, running_stack
 from tests.factories import payment_body
 
@@ -35,12 +29,7 @@ def pay_directly(stack: Stack) -> str:
         return str(payment["payment_id"])
 
 
-def test_refund_survives_a_crash_after_the_bank_answered(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    master_key, api_key_secret = new_key(), new_key()
-    keys = iter([master_key, api_key_secret])
-    monkeypatch.setattr(stack_module, "new_key", lambda: next(keys))
+def test_refund_survives_a_crash_after_the_bank_answered(database_url: str) -> None:
     with running_stack(database_url) as stack:
         payment_id = pay_directly(stack)
         with stack.api() as api:
@@ -51,32 +40,12 @@ def test_refund_survives_a_crash_after_the_bank_answered(
             )
             assert requested.status_code == 201, requested.text
             refund_id = requested.json()["refund_id"]
-        env = {
-            **os.environ,
-            "PAYGOV_ENVIRONMENT": "test",
-            "PAYGOV_DATABASE_URL": database_url,
-            "PAYGOV_MASTER_KEY": master_key,
-            "PAYGOV_API_KEY_SECRET": api_key_secret,
-            "PAYGOV_PUBLIC_URL": stack.paygov,
-        }
-        command = [sys.executable, "-m", "paygov.cli", "worker", "--once"]
-        killed = subprocess.run(
-            command,
-            env={**env, "PAYGOV_TEST_CRASH_AT": "after_refund_call"},
-            capture_output=True,
-            timeout=120,
-        )
+        killed = stack.paygov_cli("worker", "--once", PAYGOV_TEST_CRASH_AT="after_refund_call")
         assert killed.returncode == -9
         with stack.api() as api:
             assert api.get(f"/v1/refunds/{refund_id}").json()["status"] == "pending"
         # Past the claim's lease another worker asks the bank again, with the same refund id.
-        restarted = subprocess.run(
-            command,
-            env={**env, "PAYGOV_CLOCK_OFFSET_SECONDS": "300"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        restarted = stack.paygov_cli("worker", "--once", PAYGOV_CLOCK_OFFSET_SECONDS="300")
         assert restarted.returncode == 0, restarted.stderr
         with stack.api() as api:
             refund = api.get(f"/v1/refunds/{refund_id}").json()
