@@ -80,6 +80,9 @@ class RefundRequest:
     reason: str
     requested_by: str = "paygov"
     client_ip: str = "127.0.0.1"
+    # The provider's references of this attempt's other refunds that PayGov already
+    # recorded: an answer to `query_refund` naming one of them is about another refund.
+    known_refund_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ class ProviderStatus:
     reason: str | None = None
 
 
-RefundStatus = Literal["succeeded", "failed", "pending_manual", "unknown"]
+# `not_found` only answers `query_refund`: the provider never received the refund.
+RefundStatus = Literal["succeeded", "failed", "pending_manual", "unknown", "not_found"]
 
 
 @dataclass(frozen=True)
@@ -164,17 +168,26 @@ class RefundResult:
     message: str | None = None
 
 
-@dataclass(frozen=True)
-class StatementLine:
-    """One booked entry of a provider's statement (reconciliation)."""
+StatementKind = Literal["payment", "refund", "fee", "other"]
 
-    booked_at: datetime
-    amount: int  # VND; negative for debits
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One booked movement of a provider's statement (reconciliation).
+
+    Amounts are whole numbers of the currency's ISO 4217 minor unit: VND has none, so
+    150000 is 150.000 ₫; EUR has 2, so 75425 is EUR 754.25.
+    """
+
+    booked_at: datetime  # aware UTC
+    amount: int  # minor units of `currency`; negative for debits
     txn_ref: str | None
     memo: str | None
     provider_txn_id: str | None
-    fee: int = 0
+    fee: int = 0  # ≥ 0, same unit: what the provider charged on this movement
     reversal: bool = False
+    currency: str = "VND"  # ISO 4217 code
+    kind: StatementKind | None = None  # only when the statement itself says it
 
 
 class AckResult(Enum):
@@ -278,6 +291,15 @@ class Adapter(abc.ABC, Generic[ConfigT]):
     @abc.abstractmethod
     async def refund(self, refund: RefundRequest) -> RefundResult:
         """Give money back through the provider (or say it is manual)."""
+
+    async def query_refund(self, refund: RefundRequest) -> RefundResult:
+        """What became of a refund sent before (PayGov asks before sending it again):
+        `succeeded` / `failed` when the provider knows, `not_found` when it never got it
+        (PayGov then sends it), `unknown` otherwise. Never raises for the provider's sake.
+
+        The default suits protocols whose refunds are idempotent on `refund_id` (signed_json):
+        sending the same refund again returns its state and cannot refund twice."""
+        return await self.refund(refund)
 
     def fetch_statement(self, day: date) -> AsyncIterator[StatementLine]:
         """The provider's statement for a day (reconciliation)."""

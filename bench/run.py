@@ -35,10 +35,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg
 import orjson
@@ -726,22 +728,32 @@ def run(options: Options) -> bool:
     floor = figures([one for _, name, one in done if name == "floor"])
     real = figures([one for _, name, one in done if name == "real"])
     text, ok = report(floor, real, done, options, client, facts)
-    print()
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    publish(text, RESULTS)
     return ok
 
 
-def main(argv: list[str] | None = None) -> None:
-    options = parse(argv)
+def publish(text: str, path: Path) -> None:
+    """Print a run's report and keep it under bench/results/ (git-ignored)."""
+    print()
+    print(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"written to {path.relative_to(ROOT)}")
+
+
+def exit_with(verdict: Callable[[], bool]) -> NoReturn:
+    """Exit 0 when every target passed, 1 when one failed, 2 when the run is invalid."""
     try:
-        ok = run(options)
+        ok = verdict()
     except BenchError as exc:
         print(f"bench: INVALID RUN: {exc}", file=sys.stderr)
         sys.exit(2)
     sys.exit(0 if ok else 1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse(argv)
+    exit_with(lambda: run(options))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from fastapi.responses import ORJSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from paygov import __version__
+from paygov.backoffice import mount as mount_backoffice
 from paygov.callbacks.api import router as callbacks_router
 from paygov.checkout.api import STATIC_DIR as CHECKOUT_STATIC
 from paygov.checkout.api import on_checkout_not_found
@@ -22,7 +23,9 @@ from paygov.kit.logs import configure_logging
 from paygov.kit.settings import ConfigurationError
 from paygov.payments.api import router as payments_router
 from paygov.payments.attempts import CheckoutNotFound
+from paygov.reconciliation.api import router as reconciliation_router
 from paygov.refunds.api import router as refunds_router
+from paygov.reports.api import router as reports_router
 from paygov.webhooks.api import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -64,10 +67,13 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(refunds_router)
     app.include_router(webhooks_router)
+    app.include_router(reports_router)
+    app.include_router(reconciliation_router)
     app.include_router(callbacks_router)
     app.include_router(checkout_router)
     app.mount("/static/checkout", StaticFiles(directory=CHECKOUT_STATIC), name="checkout-static")
     app.include_router(health_router)
+    mount_backoffice(app)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=context.settings.max_body_bytes,

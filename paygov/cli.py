@@ -17,8 +17,9 @@ from paygov.kit.errors import PayGovError
 from paygov.kit.settings import ConfigurationError, Settings
 
 
-class CliError(Exception):
-    """A problem the user can fix; printed as one line."""
+class CliError(PayGovError):
+    """A problem the user can fix; printed as one line. (A PayGovError, so `main` catches
+    it even when this module runs as `__main__` and domain modules import `paygov.cli`.)"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -367,6 +368,53 @@ def cmd_webhooks_list(args: argparse.Namespace) -> None:
     run_async(command)
 
 
+def cmd_agency_enable_webhooks(args: argparse.Namespace) -> None:
+    from paygov.webhooks import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            queued = await service.enable_endpoint(session, ctx, args.code, actor=actor())
+        emit({"agency": args.code, "webhooks": "enabled", "deliveries_due": queued})
+
+    run_async(command)
+
+
+def cmd_refunds_list(args: argparse.Namespace) -> None:
+    from paygov.agencies import service as agencies
+    from paygov.refunds import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            agency = await agencies.get_by_code(session, args.agency) if args.agency else None
+            refunds = await service.list_refunds(
+                session,
+                status=args.status,
+                agency_id=agency.id if agency else None,
+                limit=args.limit,
+            )
+        emit([service.render(refund) for refund in refunds])
+
+    run_async(command)
+
+
+def cmd_refunds_record_manual(args: argparse.Namespace) -> None:
+    from paygov.refunds import service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            refund = await service.record_manual_refund(
+                session,
+                ctx,
+                args.refund_id,
+                bank_reference=args.bank_reference,
+                note=args.note,
+                actor=actor(),
+            )
+        emit(service.render(refund))
+
+    run_async(command)
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="paygov", description="PayGov: payment aggregation for e-services.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -412,6 +460,12 @@ def build_parser() -> Parser:
     rotate.add_argument("--code", required=True)
     rotate.add_argument("--finish", action="store_true")
     rotate.set_defaults(run=cmd_agency_rotate_secret)
+    enable = agency.add_parser(
+        "enable-webhooks",
+        help="re-enable a webhook endpoint disabled after a 410 and retry what it missed",
+    )
+    enable.add_argument("code")
+    enable.set_defaults(run=cmd_agency_enable_webhooks)
 
     apikey = commands.add_parser("apikey", help="manage API keys").add_subparsers(
         dest="apikey_command", required=True, parser_class=Parser
@@ -488,6 +542,30 @@ def build_parser() -> Parser:
     w_list.add_argument("--status", choices=["pending", "succeeded", "failed", "disabled"])
     w_list.add_argument("--limit", type=int, default=50)
     w_list.set_defaults(run=cmd_webhooks_list)
+
+    refunds = commands.add_parser("refunds", help="refunds of every agency").add_subparsers(
+        dest="refunds_command", required=True, parser_class=Parser
+    )
+    r_list = refunds.add_parser("list", help="refunds, newest first")
+    r_list.add_argument("--status", choices=["pending", "succeeded", "failed", "pending_manual"])
+    r_list.add_argument("--agency", metavar="CODE")
+    r_list.add_argument("--limit", type=int, default=50)
+    r_list.set_defaults(run=cmd_refunds_list)
+    r_manual = refunds.add_parser(
+        "record-manual", help="record a pending_manual refund as paid back by bank transfer"
+    )
+    r_manual.add_argument("refund_id")
+    r_manual.add_argument("--bank-reference", required=True, help="the transfer's bank reference")
+    r_manual.add_argument("--note", help="why or how it was paid back (kept in the audit log)")
+    r_manual.set_defaults(run=cmd_refunds_record_manual)
+
+    # Domains with their own command modules (imported here: they import this one).
+    from paygov.reconciliation import cli as reconciliation_cli
+    from paygov.reports import cli as reports_cli
+    from paygov.staff import cli as staff_cli
+
+    for module in (staff_cli, reconciliation_cli, reports_cli):
+        module.register(commands, Parser)
     return parser
 
 

@@ -9,7 +9,9 @@ from paygov.kit.db import Base
 from paygov.ledger.models import Journal, Posting
 from paygov.payments.models import Attempt, Payment, PaymentEvent, PaymentItem
 from paygov.providers.models import Provider
+from paygov.reconciliation.models import ReconItem, ReconRun, Resolution, StatementLine
 from paygov.refunds.models import Refund
+from paygov.staff.models import StaffApproval, StaffSession, StaffToken, StaffUser
 from paygov.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 
 __all__ = [
@@ -27,7 +29,15 @@ __all__ = [
     "PaymentItem",
     "Posting",
     "Provider",
+    "ReconItem",
+    "ReconRun",
     "Refund",
+    "Resolution",
+    "StaffApproval",
+    "StaffSession",
+    "StaffToken",
+    "StaffUser",
+    "StatementLine",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEvent",

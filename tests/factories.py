@@ -61,3 +61,20 @@ def payment_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {key: value for key, value in body.items() if value is not ...}
+
+
+async def staff_token(
+    ctx: Context, *, role: str = "finance", email: str | None = None, agency: str | None = None
+) -> dict[str, str]:
+    """A staff user of the role and the Authorization header of a token acting as them."""
+    from paygov.staff import service as staff
+
+    email = email or f"{role}@stc.gov.vn"
+    async with ctx.db.transaction() as session:
+        await staff.create_user(
+            session, email=email, role=role, agency_code=agency, at=ctx.clock.now(), actor="test"
+        )
+        token = await staff.issue_token(
+            session, ctx.settings.api_key_secret_bytes, email, at=ctx.clock.now(), actor="test"
+        )
+    return {"Authorization": f"Bearer {token}"}

@@ -32,6 +32,14 @@ TABLES = {
     "webhook_events",
     "webhook_deliveries",
     "webhook_attempts",
+    "recon_runs",
+    "recon_lines",
+    "recon_items",
+    "recon_resolutions",
+    "staff_users",
+    "staff_tokens",
+    "staff_sessions",
+    "staff_approvals",
 }
 
 

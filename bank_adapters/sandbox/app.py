@@ -50,7 +50,7 @@ def load_providers(path: Path) -> list[dict[str, Any]]:
 
 
 def create_app(providers_file: Path, paygov_url: str) -> FastAPI:
-    from bank_adapters.sandbox import signed_json, vietqr, vnpay
+    from bank_adapters.sandbox import signed_json, vietqr, vnpay, vnpay_settlement
 
     bank = SandboxBank(paygov_url=paygov_url, providers=load_providers(providers_file))
     app = FastAPI(title="PayGov sandbox bank", docs_url=None, redoc_url=None)
@@ -78,11 +78,20 @@ def create_app(providers_file: Path, paygov_url: str) -> FastAPI:
         await bank.dispatcher.drain()
         return {"sent": bank.dispatcher.sent}
 
+    @app.get("/sandbox/payments/{txn_ref}", response_model=None)
+    async def payment_record(txn_ref: str) -> dict[str, Any] | JSONResponse:
+        """What the sandbox booked for one transaction (tests look at its refunds)."""
+        entry = bank.payments.get(txn_ref)
+        if entry is None:
+            return JSONResponse({"error": "no such transaction"}, status_code=404)
+        return entry
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     app.include_router(vnpay.router(bank))
+    app.include_router(vnpay_settlement.router(bank))
     app.include_router(signed_json.router(bank))
     app.include_router(vietqr.router(bank))
     return app

@@ -18,7 +18,7 @@ import json
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
@@ -30,11 +30,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from bank_adapters import signing
 from bank_adapters.base import CallbackRejected
 from bank_adapters.sandbox.app import SandboxBank
+from bank_adapters.statements import PAYGOV_STATEMENT_COLUMNS
 
 FEE_PER_PAYMENT: Final = 1_100  # VND the bank charges PayGov per payment, booked daily
 CAMT_NS: Final = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 TXN_REF: Final = re.compile(r"[A-Z0-9]{1,20}")
-CSV_COLUMNS: Final = ("booked_at", "amount", "txn_ref", "memo", "bank_reference", "fee")
 DECISION_REASONS: Final[dict[str, str | None]] = {
     "pay": None,
     "decline": "declined",
@@ -490,23 +490,27 @@ def movements(direct: DirectBank, day: date) -> list[Movement]:
     return [m for m in all_movements(direct) if local_day(m.booked_at) == day]
 
 
-def statement_csv_bytes(rows: Iterable[Movement]) -> bytes:
-    """CSV: booked_at,amount,txn_ref,memo,bank_reference,fee (UTF-8, times in +07:00)."""
+def csv_bytes(
+    header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = False
+) -> bytes:
+    """CSV as the sandbox's statements write it: RFC 4180 quoting, CRLF, UTF-8 (with a BOM
+    when the file is meant for Excel)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for m in rows:
-        writer.writerow(
-            [
-                local_time(m.booked_at),
-                m.amount,
-                m.txn_ref or "",
-                m.memo,
-                m.bank_reference,
-                m.fee,
-            ]
-        )
-    return out.getvalue().encode("utf-8")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig" if bom else "utf-8")
+
+
+def statement_csv_bytes(rows: Iterable[Movement]) -> bytes:
+    """The §8.3 CSV (`bank_adapters.statements.PAYGOV_STATEMENT_CSV` reads it back)."""
+    return csv_bytes(
+        PAYGOV_STATEMENT_COLUMNS,
+        (
+            (local_time(m.booked_at), m.amount, m.txn_ref or "", m.memo, m.bank_reference, m.fee)
+            for m in rows
+        ),
+    )
 
 
 def _add(parent: ET.Element, path: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -10,9 +10,7 @@ bank, the sandbox writes its own prefix and suffix around the QR's purpose in th
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import secrets
 from dataclasses import dataclass
@@ -25,7 +23,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from bank_adapters import signing
 from bank_adapters.sandbox.app import SandboxBank
-from bank_adapters.sandbox.signed_json import CSV_COLUMNS, corrupt, local_time, page, vnd
+from bank_adapters.sandbox.signed_json import (
+    corrupt,
+    csv_bytes,
+    local_day,
+    local_time,
+    page,
+    vnd,
+)
+from bank_adapters.statements import PAYGOV_STATEMENT_COLUMNS
 from bank_adapters.vietqr import payload as vietqr
 
 SENDER: Final = "1023456789 NGUYEN VAN AN"  # the sandbox citizen's own account
@@ -166,18 +172,15 @@ def statement_csv(bank: SandboxBank, day: date, account_number: str | None) -> b
 
     A collection bank knows no txn_ref: that column is empty and the memo carries it.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
     credits = sorted(bank.payments.get("vietqr", {}).values(), key=lambda c: c["booked_at"])
-    for credit in credits:
-        booked = credit["booked_at"].astimezone(signing.VIETNAM)
-        if booked.date() != day or account_number not in (None, credit["account_number"]):
-            continue
-        writer.writerow(
-            [local_time(booked), credit["amount"], "", credit["memo"], credit["transaction_id"], 0]
-        )
-    return out.getvalue().encode("utf-8")
+    return csv_bytes(
+        PAYGOV_STATEMENT_COLUMNS,
+        (
+            (local_time(c["booked_at"]), c["amount"], "", c["memo"], c["transaction_id"], 0)
+            for c in credits
+            if local_day(c["booked_at"]) == day and account_number in (None, c["account_number"])
+        ),
+    )
 
 
 def router(bank: SandboxBank) -> APIRouter:

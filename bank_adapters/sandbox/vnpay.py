@@ -7,13 +7,17 @@
   browser is sent back to `vnp_ReturnUrl` with the signed return parameters.
 * `POST /vnpay/merchant_webapi/api/transaction` — `querydr` and `refund`, pipe-checksummed
   both ways, answering from `bank.payments` (so a payment whose IPN was dropped is found).
+  As VNPay does, `querydr` of a refunded payment reports its latest refund (type 02/03,
+  the refund's amount and number, status 05), and every refund request refunds again.
+* `GET /vnpay/settlement/{YYYY-MM-DD}.csv` — VNPay's daily settlement file of those
+  transactions (`vnpay_settlement`), read by `statements.VNPAY_SETTLEMENT_CSV`.
 
 A record in `bank.payments` (keyed by `vnp_TxnRef`): `protocol` ("vnpay"), `provider`
 (provider code), `txn_ref`, `amount` (VND), `status` ("succeeded" | "failed"),
 `transaction_no`, `pay_date` (yyyyMMddHHmmss GMT+7), `booked_at` (aware UTC), `bank_code`,
 `response_code`, `transaction_status`, `create_date` (the merchant's vnp_CreateDate),
-`order_info`, `refunded` (VND) and `refunds` (list of {refund_no, amount, type, booked_at,
-requested_by}).
+`order_info`, `refunded` (VND), `refunds` (list of {refund_no, amount, type, booked_at,
+requested_by}) and `refund_requests` (how many refund requests reached it, granted or not).
 """
 
 from __future__ import annotations
@@ -138,6 +142,7 @@ class VnpaySandbox:
             "order_info": params["vnp_OrderInfo"],
             "refunded": 0,
             "refunds": [],
+            "refund_requests": 0,
         }
         self.bank.payments[entry["txn_ref"]] = entry
         return entry
@@ -244,7 +249,7 @@ class VnpaySandbox:
         """What VNPay knows of a payment."""
         if entry is None:
             return {"vnp_ResponseCode": "91", "vnp_Message": "Transaction not found"}
-        return {
+        answer = {
             "vnp_ResponseCode": "00",
             "vnp_Message": "QueryDR Success",
             "vnp_Amount": str(entry["amount"] * 100),
@@ -255,6 +260,16 @@ class VnpaySandbox:
             "vnp_TransactionType": "01",
             "vnp_TransactionStatus": entry["transaction_status"],
         }
+        if entry["refunds"]:
+            latest = entry["refunds"][-1]
+            answer.update(
+                vnp_Amount=str(latest["amount"] * 100),
+                vnp_PayDate=vietnam_time(latest["booked_at"]),
+                vnp_TransactionNo=latest["refund_no"],
+                vnp_TransactionType=latest["type"],
+                vnp_TransactionStatus="05",  # VNPay is processing the refund
+            )
+        return answer
 
     def refund(self, entry: dict[str, Any] | None, body: Mapping[str, str]) -> dict[str, str]:
         """Refund when the amount is still available; VNPay's error codes otherwise."""
@@ -267,6 +282,8 @@ class VnpaySandbox:
         if kind not in ("02", "03") or amount <= 0:
             return {"vnp_ResponseCode": "03", "vnp_Message": "Invalid data format"}
         number = body.get("vnp_TransactionNo", "0") or "0"
+        if entry is not None:
+            entry["refund_requests"] += 1
         if entry is None or number not in ("0", entry["transaction_no"]):
             return {"vnp_ResponseCode": "91", "vnp_Message": "Transaction not found"}
         if entry["status"] != "succeeded":

@@ -9,17 +9,14 @@ response verified with the bank's public key. Bank → PayGov: the payment callb
 
 from __future__ import annotations
 
+import io
 import json
 import ssl
-import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Final, Literal
 
 import httpx
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-from defusedxml.ElementTree import fromstring as parse_xml  # type: ignore[import-untyped]
 from pydantic import SecretStr, field_validator, model_validator
 
 from bank_adapters import signing
@@ -38,6 +35,7 @@ from bank_adapters.base import (
     RefundResult,
     StatementLine,
 )
+from bank_adapters.statements import StatementError, read_camt053
 
 EVENT_OUTCOMES: Final[dict[str, Outcome]] = {
     "payment.succeeded": "succeeded",
@@ -299,16 +297,20 @@ class SignedJsonAdapter(signing.EnvelopeAdapter[SignedJsonConfig]):
         )
 
     async def fetch_statement(self, day: date) -> AsyncIterator[StatementLine]:
-        """`GET /statements/{day}` → camt.053.001.08, one line per booked transaction."""
+        """`GET /statements/{day}` → camt.053.001.08, one line per booked transaction.
+
+        The whole answer is verified before it is read (its signature covers the bytes);
+        lines then stream. An unreadable statement is ProviderUnavailable, which may come
+        after some lines: the caller keeps none of them.
+        """
         response = await self.call("GET", f"/statements/{day.isoformat()}")
         if response.status_code != 200:
             raise ProviderUnavailable(f"{self.code}: statement: {self.error_code(response)}")
         try:
-            lines = parse_camt053(response.content)
-        except ValueError as exc:
+            for line in read_camt053(io.BytesIO(response.content)):
+                yield line
+        except StatementError as exc:
             raise ProviderUnavailable(f"{self.code}: unreadable statement: {exc}") from exc
-        for line in lines:
-            yield line
 
 
 def _text(data: dict[str, Any], name: str, limit: int) -> str:
@@ -328,126 +330,10 @@ def _amount(value: object) -> int:
     return value
 
 
-# --- camt.053 ----------------------------------------------------------------------------
-
-CAMT053_NS_PREFIX: Final = "urn:iso:std:iso:20022:tech:xsd:camt.053.001."
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _find(node: ET.Element | None, path: str) -> ET.Element | None:
-    """The first descendant along a `/`-separated path of local names."""
-    for name in path.split("/"):
-        if node is None:
-            return None
-        node = next((child for child in node if _local(child.tag) == name), None)
-    return node
-
-
-def _children(node: ET.Element | None, path: str) -> Iterator[ET.Element]:
-    *parents, name = path.split("/")
-    parent = _find(node, "/".join(parents)) if parents else node
-    if parent is not None:
-        yield from (child for child in parent if _local(child.tag) == name)
-
-
-def _value(node: ET.Element | None, path: str) -> str | None:
-    found = _find(node, path)
-    text = (found.text or "").strip() if found is not None else ""
-    return text or None
-
-
-def _vnd(node: ET.Element | None, path: str) -> int | None:
-    found = _find(node, path)
-    if found is None:
-        return None
-    currency = found.get("Ccy", "VND")
-    if currency != "VND":
-        raise ValueError(f"amount in {currency}, not VND")
-    try:
-        amount = Decimal((found.text or "").strip())
-    except InvalidOperation:
-        raise ValueError(f"amount {found.text!r} is not a number") from None
-    if amount != amount.to_integral_value():
-        raise ValueError(f"amount {amount} is not whole VND")
-    return int(amount)
-
-
-def _booked_at(entry: ET.Element) -> datetime:
-    moment = _value(entry, "BookgDt/DtTm") or _value(entry, "BookgDt/Dt")
-    if moment is None:
-        raise ValueError("entry without BookgDt")
-    return signing.parse_time(moment)
-
-
-def _is_charge(entry: ET.Element) -> bool:
-    return "CHRG" in (_value(entry, "BkTxCd/Domn/Fmly/SubFmlyCd"), _value(entry, "BkTxCd/Prtry/Cd"))
-
-
 def parse_camt053(xml: bytes) -> list[StatementLine]:
-    """Booked entries of a camt.053 statement as StatementLines (ValueError if unreadable).
+    """A whole camt.053 document's lines at once (StatementError, a ValueError, if not).
 
-    One line per `TxDtls` (a batch entry gives several), or per `Ntry` without details.
-    `Refs/EndToEndId` → txn_ref (`NOTPROVIDED` → None), `RmtInf/Ustrd` → memo,
-    `Refs/AcctSvcrRef` (else the entry's) → provider_txn_id, `CdtDbtInd` DBIT → negative,
-    `RvslInd` → reversal, `Chrgs/TtlChrgsAndTaxAmt` → fee; an entry whose bank transaction
-    code is a charge (`CHRG`) is a fee line: amount -X, fee X. Only `BOOK` entries count.
+    Kept for callers of the former in-memory parser; new code streams with
+    `bank_adapters.statements.read_camt053`.
     """
-    try:
-        root = parse_xml(xml, forbid_dtd=True)
-    except (ET.ParseError, DefusedXmlException) as exc:
-        raise ValueError(f"not readable XML: {exc}") from None
-    if _local(root.tag) != "Document" or not root.tag.startswith("{" + CAMT053_NS_PREFIX):
-        raise ValueError("not a camt.053 document")
-    lines: list[StatementLine] = []
-    for statement in _children(root, "BkToCstmrStmt/Stmt"):
-        for entry in _children(statement, "Ntry"):
-            if (_value(entry, "Sts/Cd") or _value(entry, "Sts")) != "BOOK":
-                continue
-            lines.extend(_entry_lines(entry))
-    return lines
-
-
-def _signed(amount: int, node: ET.Element) -> int:
-    indicator = _value(node, "CdtDbtInd")
-    if indicator not in ("CRDT", "DBIT"):
-        raise ValueError(f"CdtDbtInd {indicator!r}")
-    return amount if indicator == "CRDT" else -amount
-
-
-def _entry_lines(entry: ET.Element) -> Iterator[StatementLine]:
-    booked_at = _booked_at(entry)
-    reversal = (_value(entry, "RvslInd") or "false").lower() == "true"
-    entry_ref = _value(entry, "AcctSvcrRef")
-    details = list(_children(entry, "NtryDtls/TxDtls"))
-    if not details:
-        amount = _vnd(entry, "Amt")
-        if amount is None:
-            raise ValueError("entry without Amt")
-        fee = _vnd(entry, "Chrgs/TtlChrgsAndTaxAmt") or (amount if _is_charge(entry) else 0)
-        yield StatementLine(
-            booked_at=booked_at,
-            amount=_signed(amount, entry),
-            txn_ref=None,
-            memo=_value(entry, "AddtlNtryInf"),
-            provider_txn_id=entry_ref,
-            fee=fee,
-            reversal=reversal,
-        )
-        return
-    for tx in details:
-        amount = _vnd(tx, "Amt") or _vnd(tx, "AmtDtls/TxAmt/Amt") or _vnd(entry, "Amt")
-        if amount is None:
-            raise ValueError("transaction without Amt")
-        end_to_end = _value(tx, "Refs/EndToEndId")
-        yield StatementLine(
-            booked_at=booked_at,
-            amount=_signed(amount, tx if _find(tx, "CdtDbtInd") is not None else entry),
-            txn_ref=None if end_to_end in (None, "NOTPROVIDED") else end_to_end,
-            memo=" ".join(u.text.strip() for u in _children(tx, "RmtInf/Ustrd") if u.text) or None,
-            provider_txn_id=_value(tx, "Refs/AcctSvcrRef") or entry_ref,
-            fee=_vnd(tx, "Chrgs/TtlChrgsAndTaxAmt") or 0,
-            reversal=reversal,
-        )
+    return list(read_camt053(io.BytesIO(xml)))

@@ -3,8 +3,10 @@
 The citizen is redirected to `vpcpay.html` with signed `vnp_*` parameters; VNPay confirms
 with a signed GET to PayGov's IPN URL and expects `{"RspCode", "Message"}` back; the browser
 returns with the same signed parameters (navigation only). Status queries and refunds are
-the JSON transaction API (`querydr`, `refund`) with pipe-joined checksums. VNPay has no
-statement API: its daily settlement file is reconciled with `paygov reconcile --file`.
+the JSON transaction API (`querydr`, `refund`) with pipe-joined checksums. A VNPay refund
+request always refunds (it has no idempotency key), so a refund sent before is looked up
+with `querydr` before it is ever sent again. VNPay has no statement API: its daily
+settlement file is reconciled with `paygov reconcile --file`.
 
 Amounts on the wire are VND x 100; every date is `yyyyMMddHHmmss` in Vietnam time (GMT+7).
 """
@@ -68,6 +70,10 @@ REFUND_TYPES = frozenset({"02", "03"})
 # Refund answers that do not settle the question: 94 a refund of this transaction is already
 # being processed, 98 VNPay timed out, 99 other error.
 REFUND_UNSETTLED_CODES = frozenset({"94", "98", "99"})
+# vnp_TransactionStatus of a refund in a querydr answer: 05 VNPay is processing it, 06 VNPay
+# sent it to the bank (both: VNPay accepted it, as a refund answer 00 says), 09 refused.
+REFUND_ACCEPTED_STATUSES = frozenset({"05", "06"})
+REFUND_REFUSED_STATUS = "09"
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _DATE = re.compile(r"[0-9]{14}")
@@ -119,6 +125,42 @@ def amount_from_wire(raw: Any) -> int:
     if minor % 100:
         raise ValueError(f"amount {text} is not a whole number of VND")
     return minor // 100
+
+
+def refund_type(refund: RefundRequest) -> str:
+    """vnp_TransactionType of a refund: 02 full, 03 partial."""
+    return "02" if refund.amount == refund.original_amount else "03"
+
+
+def refund_lookup(answer: Mapping[str, Any], refund: RefundRequest) -> RefundResult:
+    """A verified querydr answer read as the state of `refund`.
+
+    querydr shows a transaction's latest refund (type 02/03, with the refund's amount and
+    number). PayGov holds a payment's other refunds while one is in doubt, so the latest
+    refund is this one unless it is a refund PayGov already recorded (`known_refund_ids`).
+    A refund VNPay reports that matches neither is somebody else's: unknown, for staff."""
+    code = signing.field_text(answer.get("vnp_ResponseCode"))
+    if code == "91":  # no such payment at VNPay: no refund of it either
+        return RefundResult("not_found", message="91: transaction not found")
+    if code != "00":
+        return RefundResult("unknown", message=f"querydr {code}")
+    kind = signing.field_text(answer.get("vnp_TransactionType"))
+    number = signing.field_text(answer.get("vnp_TransactionNo"))
+    if kind not in REFUND_TYPES or number in refund.known_refund_ids:
+        return RefundResult("not_found")
+    try:
+        amount = amount_from_wire(answer.get("vnp_Amount"))
+    except ValueError as exc:
+        return RefundResult("unknown", message=f"querydr: unreadable answer: {exc}")
+    if amount != refund.amount or kind != refund_type(refund):
+        return RefundResult("unknown", message=f"VNPay's latest refund ({kind}, {amount} VND)")
+    status = signing.field_text(answer.get("vnp_TransactionStatus"))
+    message = f"querydr: refund status {status}"
+    if status in REFUND_ACCEPTED_STATUSES:
+        return RefundResult("succeeded", provider_refund_id=number or None, message=message)
+    if status == REFUND_REFUSED_STATUS:
+        return RefundResult("failed", message=message)
+    return RefundResult("unknown", message=message)
 
 
 def payment_outcome(response_code: str, transaction_status: str) -> Outcome:
@@ -239,27 +281,28 @@ class VnpayAdapter(Adapter[VnpayConfig]):
 
     async def query(self, attempt: AttemptRef) -> ProviderStatus:
         """querydr: VNPay's word on the attempt. Raises ProviderUnavailable, never guesses."""
-        body = self._request_base("querydr", attempt.client_ip)
-        body.update(
-            vnp_TxnRef=attempt.txn_ref,
-            vnp_OrderInfo=f"Truy van giao dich {attempt.txn_ref}",
-            vnp_TransactionDate=vietnam_time(attempt.created_at),
-        )
-        body[signing.HASH_FIELD] = signing.pipe_checksum(body, signing.QUERYDR_REQUEST, self.secret)
-        answer = await self._post(body)
-        if not signing.pipe_verify(answer, signing.QUERYDR_RESPONSE, self.secret):
-            raise ProviderUnavailable("vnpay querydr: bad or missing response checksum")
-        self._check_echo(answer, "querydr", attempt.txn_ref)
+        answer = await self._querydr(attempt.txn_ref, attempt.created_at, attempt.client_ip)
         try:
             return self._status_from(answer)
         except ValueError as exc:
             raise ProviderUnavailable(f"vnpay querydr: unreadable answer: {exc}") from exc
 
+    async def query_refund(self, refund: RefundRequest) -> RefundResult:
+        """querydr: whether VNPay made this refund (VNPay refunds are not idempotent: a
+        second refund request refunds again)."""
+        try:
+            answer = await self._querydr(
+                refund.txn_ref, refund.attempt_created_at, refund.client_ip
+            )
+        except ProviderUnavailable as exc:
+            return RefundResult("unknown", message=str(exc))
+        return refund_lookup(answer, refund)
+
     async def refund(self, refund: RefundRequest) -> RefundResult:
         """refund: full (02) or partial (03); unknown when the answer is missing or unsigned."""
         body = self._request_base("refund", refund.client_ip)
         body.update(
-            vnp_TransactionType="02" if refund.amount == refund.original_amount else "03",
+            vnp_TransactionType=refund_type(refund),
             vnp_TxnRef=refund.txn_ref,
             vnp_Amount=str(refund.amount * 100),
             vnp_TransactionNo=refund.provider_txn_id or "0",
@@ -285,6 +328,21 @@ class VnpayAdapter(Adapter[VnpayConfig]):
         return RefundResult("failed", message=message)
 
     # -- helpers of the transaction API
+
+    async def _querydr(self, txn_ref: str, created_at: datetime, ip_address: str) -> dict[str, Any]:
+        """VNPay's signed querydr answer about a transaction (else ProviderUnavailable)."""
+        body = self._request_base("querydr", ip_address)
+        body.update(
+            vnp_TxnRef=txn_ref,
+            vnp_OrderInfo=f"Truy van giao dich {txn_ref}",
+            vnp_TransactionDate=vietnam_time(created_at),
+        )
+        body[signing.HASH_FIELD] = signing.pipe_checksum(body, signing.QUERYDR_REQUEST, self.secret)
+        answer = await self._post(body)
+        if not signing.pipe_verify(answer, signing.QUERYDR_RESPONSE, self.secret):
+            raise ProviderUnavailable("vnpay querydr: bad or missing response checksum")
+        self._check_echo(answer, "querydr", txn_ref)
+        return answer
 
     def _request_base(self, command: str, ip_address: str) -> dict[str, str]:
         return {

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bank_adapters.base import Ack, AckResult, CallbackRejected, InboundRequest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bank_adapters.base import Ack, AckResult, CallbackRejected, InboundRequest, ProviderEvent
 from paygov.callbacks import repository
 from paygov.kit.context import Context
 from paygov.payments import attempts
+from paygov.providers.live import LiveProvider
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +78,36 @@ async def receive(ctx: Context, provider_code: str, request: InboundRequest) -> 
         result = await attempts.apply_event(session, ctx, provider, event)
         await repository.mark_processed(session, entry_id, result.value, now)
     return provider.adapter.ack(result)
+
+
+async def apply_learned(
+    session: AsyncSession,
+    ctx: Context,
+    provider: LiveProvider,
+    event: ProviderEvent,
+    method: str,
+    evidence: str,
+) -> AckResult | None:
+    """An outcome PayGov learned itself (a status query, a statement line) rather than by
+    callback: stored in the inbox under the event's dedupe key and applied in the caller's
+    transaction, exactly once; None when that key was already known."""
+    now = ctx.clock.now()
+    entry_id = await repository.insert_new(
+        session,
+        {
+            "provider": provider.code,
+            "raw": {"method": method, "query": {}, "headers": {}, "body": evidence},
+            "received_at": now,
+            "dedupe_key": event.dedupe_key[:128],
+            "txn_ref": event.txn_ref[:20],
+            "verified": True,
+            "rejection": None,
+            "result": None,
+            "processed_at": None,
+        },
+    )
+    if entry_id is None:
+        return None
+    result = await attempts.apply_event(session, ctx, provider, event)
+    await repository.mark_processed(session, entry_id, result.value, now)
+    return result

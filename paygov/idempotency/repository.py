@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,22 @@ async def find(
     return result
 
 
-async def purge_before(session: AsyncSession, cutoff: datetime) -> int:
-    result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+async def purge_before(session: AsyncSession, cutoff: datetime, *, limit: int) -> int:
+    """Delete up to `limit` keys created before `cutoff`, oldest first. On PostgreSQL keys
+    another worker is deleting are skipped (SKIP LOCKED), so workers share the work."""
+    doomed = (
+        select(IdempotencyKey.agency_id, IdempotencyKey.route, IdempotencyKey.key)
+        .where(IdempotencyKey.created_at < cutoff)
+        .order_by(IdempotencyKey.created_at)
+        .limit(limit)
+    )
+    if (await session.connection()).dialect.name == "postgresql":
+        doomed = doomed.with_for_update(skip_locked=True)
+    result = await session.execute(
+        delete(IdempotencyKey)
+        .where(
+            tuple_(IdempotencyKey.agency_id, IdempotencyKey.route, IdempotencyKey.key).in_(doomed)
+        )
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)

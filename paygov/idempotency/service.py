@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -121,6 +121,16 @@ async def store(session: AsyncSession, row: dict[str, Any] | None) -> None:
     """Store a claim's row on its own (for work that cannot fold it into its statement)."""
     if row is not None:
         await repository.claim(session, row)
+
+
+async def purge_expired(ctx: Context) -> int:
+    """Worker job: delete one bounded batch of keys older than the retention period
+    (`PAYGOV_IDEMPOTENCY_RETENTION_HOURS`); returns how many went."""
+    cutoff = ctx.clock.now() - timedelta(hours=ctx.settings.idempotency_retention_hours)
+    async with ctx.db.transaction() as session:
+        return await repository.purge_before(
+            session, cutoff, limit=ctx.settings.idempotency_purge_batch_size
+        )
 
 
 async def _replay(ctx: Context, agency_id: str, route: str, key: str, body_hash: str) -> Reply:

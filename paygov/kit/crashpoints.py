@@ -4,8 +4,8 @@ finishes the work with nothing lost and nothing doubled.
 
 Points: `after_claim` (webhook deliveries claimed, nothing sent), `after_send` (a webhook
 POST answered, its result not yet recorded), `after_provider_call` (a provider answered a
-status query, nothing recorded yet), `after_refund_call` (a provider answered a refund,
-nothing recorded yet).
+status query, nothing recorded yet), `after_refund_call` (a provider answered a refund or
+a refund lookup, nothing recorded yet).
 """
 
 from __future__ import annotations

@@ -51,6 +51,12 @@ class Unauthorized(PayGovError):
     message = "Send a valid API key as 'Authorization: Bearer <key>'."
 
 
+class Forbidden(PayGovError):
+    status_code = 403
+    code = "forbidden"
+    message = "Your role does not allow this action."
+
+
 class NotFound(PayGovError):
     status_code = 404
     code = "not_found"

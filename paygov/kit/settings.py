@@ -39,7 +39,9 @@ class Settings(BaseSettings):
 
     # API behaviour
     max_body_bytes: int = 64 * 1024
+    # Idempotency keys older than this are deleted by the worker, at most a batch a round.
     idempotency_retention_hours: int = 24
+    idempotency_purge_batch_size: int = 1000
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
 
@@ -69,6 +71,13 @@ class Settings(BaseSettings):
     # Worker (`paygov worker`): the pause between rounds of jobs.
     worker_poll_seconds: float = 1.0
     worker_batch_size: int = 100
+
+    # Reconciliation and reports (DESIGN.md §10): days are days of this time zone; the
+    # worker reconciles yesterday at this local time; a run whose heartbeat is older than
+    # the lease is taken to have died and may be restarted.
+    business_timezone: str = "Asia/Ho_Chi_Minh"
+    reconcile_at: str = "01:30"
+    reconcile_lease_seconds: int = 600
 
     # Database pool
     db_pool_size: int = 20

@@ -99,10 +99,12 @@ async def post_refund(
     clearing_account: str,
     parts: Sequence[tuple[str | None, int]],
     at: datetime,
+    overpaid: int = 0,
 ) -> int:
-    """Reverse a payment by a refund's parts: debit each beneficiary's payable by its part,
-    credit the provider's clearing account by the whole."""
-    debits: dict[str, int] = {}
+    """Reverse a payment by a refund's parts: debit each beneficiary's payable by its part
+    and `overpaid:{agency}` by what the refund gives back of an overpayment, credit the
+    provider's clearing account by the whole."""
+    debits: dict[str, int] = {f"overpaid:{agency_id}": overpaid}
     for beneficiary, part in parts:
         account = payable_account(agency_id, beneficiary)
         debits[account] = debits.get(account, 0) + part
@@ -112,5 +114,5 @@ async def post_refund(
         reference=refund_id,
         payment_id=payment_id,
         at=at,
-        postings=[*debits.items(), (clearing_account, -sum(part for _, part in parts))],
+        postings=[*debits.items(), (clearing_account, -sum(debits.values()))],
     )

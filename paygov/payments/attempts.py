@@ -83,6 +83,7 @@ async def open_attempt(
         provider_txn_id=None,
         raw={},
         polls=0,
+        transfers=0,
         next_poll_at=now + timedelta(seconds=schedule[0]) if schedule else None,
         created_at=now,
         updated_at=now,
@@ -170,7 +171,11 @@ async def _succeeded(
     if attempt.status == "succeeded" and not provider.adapter.each_callback_is_a_transfer:
         return AckResult.DUPLICATE
     now = ctx.clock.now()
+    if attempt.status != "succeeded":
+        attempt.succeeded_at = now
+        attempt.succeeded_via = str(event.details.get("source", "callback"))[:16]
     attempt.status = "succeeded"
+    attempt.transfers += 1
     attempt.provider_txn_id = event.provider_txn_id
     attempt.updated_at = now
     await session.flush()

@@ -98,6 +98,7 @@ class Attempt(Base):
         CheckConstraint("status IN ('open', 'succeeded', 'failed')", name="status"),
         Index("ix_attempts_status_created", "status", "created_at"),
         Index("ix_attempts_status_next_poll", "status", "next_poll_at"),
+        Index("ix_attempts_provider_succeeded", "provider", "succeeded_at"),
     )
 
     id: Mapped[str] = mapped_column(String(30), primary_key=True)
@@ -114,6 +115,12 @@ class Attempt(Base):
     # NULL once resolved or once the schedule ran out (then flagged for staff).
     polls: Mapped[int] = mapped_column(Integer, server_default="0")
     next_poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Reconciliation (DESIGN.md §10): when PayGov recorded the success, how it learned of
+    # it (callback, query, reconciliation), and how many transfers the attempt carried
+    # (more than one when a citizen paid twice).
+    succeeded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    succeeded_via: Mapped[str | None] = mapped_column(String(16))
+    transfers: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

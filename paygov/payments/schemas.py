@@ -107,7 +107,14 @@ class Failure(BaseModel):
 
 class RefundSummary(BaseModel):
     amount_refunded: int
-    amount_available: int
+    amount_available: int = Field(
+        description="What may still be refunded: the amount and any overpayment, less "
+        "refunds that did not fail; 0 unless the payment is succeeded."
+    )
+    amount_overpaid: int = Field(
+        description="Money received beyond the amount (the citizen paid twice); "
+        "refundable, and given back first by a refund that names no items."
+    )
 
 
 class PaymentOut(BaseModel):

@@ -171,9 +171,18 @@ class PaymentView:
             ),
             "refund_summary": {
                 "amount_refunded": p.amount_refunded,
-                "amount_available": p.amount - p.amount_refunded if p.status == "succeeded" else 0,
+                "amount_available": amount_available(p),
+                "amount_overpaid": p.amount_overpaid,
             },
         }
+
+
+def amount_available(payment: Payment) -> int:
+    """What may still be refunded: a paid order's amount and any overpayment, less refunds
+    not failed (DESIGN.md §4: an overpayment is offered for refund)."""
+    if payment.status != "succeeded":
+        return 0
+    return payment.amount + payment.amount_overpaid - payment.amount_refunded
 
 
 def _item_dict(item: PaymentItem | dict[str, Any]) -> dict[str, Any]:

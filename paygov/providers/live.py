@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,8 @@ class LiveProvider:
     enabled: bool
     max_amount: int
     adapter: Adapter  # type: ignore[type-arg]
+    # How its statements are read (format, CSV columns, currency); None: the defaults.
+    statement: dict[str, Any] | None = None
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
 
     @property
@@ -79,6 +82,7 @@ class ProviderSet:
                 enabled=row.enabled,
                 max_amount=row.max_amount,
                 adapter=adapter,
+                statement=row.statement,
                 breaker=previous.breaker if previous else CircuitBreaker(),
             )
         self.by_code = fresh

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paygov.kit.db import Base, UtcDateTime
@@ -25,6 +26,8 @@ class Provider(Base):
     max_amount: Mapped[int] = mapped_column(BigInteger)
     # AES-GCM sealed JSON of the adapter's Config (URLs, merchant codes, keys, secrets).
     config_sealed: Mapped[str] = mapped_column(Text)
+    # Where its statements come from and how to read them (format, CSV columns, currency).
+    statement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -20,6 +20,7 @@ from paygov.kit.settings import ConfigurationError
 from paygov.providers import registry, repository
 from paygov.providers.live import CONFIG_PURPOSE, LiveProvider, ProviderNotFound
 from paygov.providers.models import Provider
+from paygov.reconciliation import sources
 
 
 def read_catalogue(path: Path, variables: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
@@ -71,6 +72,9 @@ async def import_catalogue(
         provider.enabled = bool(entry.get("enabled", True))
         provider.max_amount = int(entry["max_amount"])
         provider.config_sealed = sealed
+        statement = entry.get("statement")
+        sources.parse_config(entry["code"], statement)  # a bad table stops the import here
+        provider.statement = statement
         provider.updated_at = at
         await session.flush()
         await audit.record(

@@ -23,15 +23,18 @@ from paygov.kit.errors import (
 from paygov.payments.api import AUTH_ERRORS, PaymentId, json_response
 from paygov.payments.service import PaymentNotFound
 from paygov.refunds import service
+from paygov.refunds.allocation import (
+    RefundItemsDoNotSum,
+    RefundItemTooHigh,
+    RefundSpansAttempts,
+    UnknownRefundItem,
+)
 from paygov.refunds.schemas import CreateRefund, RefundList, RefundOut
 from paygov.refunds.service import (
     PaymentNotRefundable,
     RefundAmountMismatch,
     RefundAmountTooHigh,
-    RefundItemsDoNotSum,
-    RefundItemTooHigh,
     RefundNotFound,
-    UnknownRefundItem,
 )
 
 router = APIRouter(tags=["refunds"])
@@ -61,6 +64,7 @@ RefundId = Annotated[str, Path(max_length=64, examples=["rfd_01JDQ5Z6R4N7X2K9W3B
         UnknownRefundItem,
         RefundItemsDoNotSum,
         RefundItemTooHigh,
+        RefundSpansAttempts,
     ),
 )
 async def create_refund(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paygov.payments.models import Attempt
+from paygov.payments.models import Attempt, PaymentEvent
 from paygov.refunds.models import Refund
+
+# The payment history events refunds read: an overpayment (its attempt and amount), and a
+# refund handed to its provider (written before the provider is asked).
+OVERPAID_EVENT = "payment.overpaid"
+SENT_EVENT = "payment.refund_sent"
 
 
 def add(session: AsyncSession, refund: Refund) -> None:
@@ -45,6 +51,50 @@ async def paid_attempt(session: AsyncSession, payment_id: str) -> Attempt | None
         .limit(1)
     )
     return result
+
+
+async def attempt(session: AsyncSession, attempt_id: str) -> Attempt:
+    found = await session.get(Attempt, attempt_id)
+    assert found is not None, attempt_id
+    return found
+
+
+async def listing(
+    session: AsyncSession, *, status: str | None, agency_id: str | None, limit: int
+) -> list[Refund]:
+    """Refunds, newest first, optionally of one status or agency."""
+    query = select(Refund)
+    if status is not None:
+        query = query.where(Refund.status == status)
+    if agency_id is not None:
+        query = query.where(Refund.agency_id == agency_id)
+    rows = await session.scalars(
+        query.order_by(Refund.created_at.desc(), Refund.id.desc()).limit(limit)
+    )
+    return list(rows)
+
+
+async def _event_data(
+    session: AsyncSession, payment_id: str, event_type: str
+) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(PaymentEvent.data)
+        .where(PaymentEvent.payment_id == payment_id, PaymentEvent.type == event_type)
+        .order_by(PaymentEvent.id)
+    )
+    return list(rows)
+
+
+async def overpayments(session: AsyncSession, payment_id: str) -> list[tuple[str, int]]:
+    """(attempt id, VND) of each overpayment the payment received."""
+    rows = await _event_data(session, payment_id, OVERPAID_EVENT)
+    return [(str(data["attempt_id"]), int(data["amount"])) for data in rows]
+
+
+async def sent_refund_ids(session: AsyncSession, payment_id: str) -> set[str]:
+    """The payment's refunds that were handed to their provider at least once."""
+    rows = await _event_data(session, payment_id, SENT_EVENT)
+    return {str(data["refund_id"]) for data in rows}
 
 
 async def claim_due(

@@ -40,7 +40,13 @@ class RefundOut(BaseModel):
     currency: Literal["VND"]
     reason: str
     status: Literal["pending", "succeeded", "failed", "pending_manual"]
-    items: list[RefundItemOut]
+    items: list[RefundItemOut] = Field(
+        description="What the refund gives back of each fee item of the order."
+    )
+    from_overpayment: int = Field(
+        description="What the refund gives back of an overpayment (money paid beyond the "
+        "amount); `amount` is this plus the items."
+    )
     provider: str
     provider_refund_id: str | None
     failure_message: str | None

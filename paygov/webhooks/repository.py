@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.agencies.models import Agency
@@ -108,5 +108,37 @@ async def attempts_of(session: AsyncSession, delivery_id: str) -> list[WebhookAt
         select(WebhookAttempt)
         .where(WebhookAttempt.delivery_id == delivery_id)
         .order_by(WebhookAttempt.id)
+    )
+    return list(rows)
+
+
+async def requeue_disabled(
+    session: AsyncSession, agency_id: str, *, since: datetime, at: datetime
+) -> int:
+    """Make the deliveries disabled at or after `since` due again at `at`."""
+    result = await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.agency_id == agency_id,
+            WebhookDelivery.status == "disabled",
+            WebhookDelivery.updated_at >= since,
+        )
+        .values(status="pending", next_attempt_at=at, updated_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def events_without_delivery(
+    session: AsyncSession, agency_id: str, *, since: datetime
+) -> list[str]:
+    """The agency's events since `since` that never got a delivery (oldest first)."""
+    rows = await session.scalars(
+        select(WebhookEvent.id)
+        .where(
+            WebhookEvent.agency_id == agency_id,
+            WebhookEvent.created_at >= since,
+            ~exists().where(WebhookDelivery.event_id == WebhookEvent.id),
+        )
+        .order_by(WebhookEvent.id)
     )
     return list(rows)

@@ -20,7 +20,9 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov import __version__
+from paygov.agencies import service as agencies
 from paygov.agencies.service import WEBHOOK_SECRET_PURPOSE
+from paygov.audit import service as audit
 from paygov.kit.context import Context
 from paygov.kit.crashpoints import crash_point
 from paygov.kit.errors import Conflict, NotFound
@@ -45,6 +47,11 @@ class DeliveryNotFound(NotFound):
 class EndpointUnavailable(Conflict):
     code = "webhook_endpoint_unavailable"
     message = "The agency has no webhook URL, or its endpoint was disabled after a 410."
+
+
+class EndpointNotDisabled(Conflict):
+    code = "webhook_endpoint_not_disabled"
+    message = "The agency's webhook endpoint is not disabled."
 
 
 # --- signing -------------------------------------------------------------------------------
@@ -276,6 +283,33 @@ async def resend(
     repository.add(session, delivery)
     await session.flush()
     return delivery
+
+
+async def enable_endpoint(session: AsyncSession, ctx: Context, code: str, *, actor: str) -> int:
+    """Re-enable an agency's endpoint disabled after a 410 (the portal fixed it): the
+    deliveries stopped by the 410 are due again, and every event recorded meanwhile gets a
+    delivery. Returns how many deliveries are now due."""
+    found = await agencies.get_by_code(session, code)
+    agency = await repository.agency(session, found.id, for_update=True)
+    since = agency.webhook_disabled_at
+    if since is None:
+        raise EndpointNotDisabled(field="code")
+    now = ctx.clock.now()
+    agency.webhook_disabled_at, agency.updated_at = None, now
+    requeued = await repository.requeue_disabled(session, agency.id, since=since, at=now)
+    missed = await repository.events_without_delivery(session, agency.id, since=since)
+    repository.add(session, *(new_delivery(event_id, agency.id, now) for event_id in missed))
+    await session.flush()
+    await audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="webhook_endpoint.enabled",
+        subject_type="agency",
+        subject_id=agency.id,
+        details={"disabled_at": since.isoformat(), "requeued": requeued, "missed": len(missed)},
+    )
+    return requeued + len(missed)
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bank_adapters.base import AttemptRef, ProviderEvent, ProviderStatus, ProviderUnavailable
-from paygov.callbacks import repository as inbox
+from paygov.callbacks import service as callbacks
 from paygov.kit.context import Context
 from paygov.kit.crashpoints import crash_point
 from paygov.kit.ids import new_id
-from paygov.payments import attempts
 from paygov.payments import repository as payments
 from paygov.payments.models import Attempt, Payment
-from paygov.providers.live import LiveProvider
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +131,7 @@ async def poll_one(ctx: Context, claimed: Claimed) -> None:
         attempt = await payments.attempt_by_ref(session, claimed.txn_ref, for_update=True)
         assert attempt is not None, claimed.txn_ref
         if attempt.status == "open" and event is not None and provider is not None:
-            await _apply(session, ctx, provider, event, status)
+            await callbacks.apply_learned(session, ctx, provider, event, "QUERY", _answer(status))
         if attempt.status != "open":
             attempt.next_poll_at = None  # resolved: by this answer or by a callback meanwhile
             return
@@ -157,35 +155,6 @@ def definite_event(claimed: Claimed, status: ProviderStatus | None) -> ProviderE
         reason=status.reason,
         details={"source": "query"},
     )
-
-
-async def _apply(
-    session: AsyncSession,
-    ctx: Context,
-    provider: LiveProvider,
-    event: ProviderEvent,
-    status: ProviderStatus | None,
-) -> None:
-    """Inbox row and state change in the caller's transaction; a known key is a no-op."""
-    now = ctx.clock.now()
-    entry_id = await inbox.insert_new(
-        session,
-        {
-            "provider": provider.code,
-            "raw": {"method": "QUERY", "query": {}, "headers": {}, "body": _answer(status)},
-            "received_at": now,
-            "dedupe_key": event.dedupe_key[:128],
-            "txn_ref": event.txn_ref[:20],
-            "verified": True,
-            "rejection": None,
-            "result": None,
-            "processed_at": None,
-        },
-    )
-    if entry_id is None:
-        return
-    result = await attempts.apply_event(session, ctx, provider, event)
-    await inbox.mark_processed(session, entry_id, result.value, now)
 
 
 def _answer(status: ProviderStatus | None) -> str:

@@ -8,8 +8,10 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
+from paygov.idempotency.service import purge_expired
 from paygov.kit.context import Context
-from paygov.refunds.service import process_refunds
+from paygov.reconciliation.nightly import reconcile_nightly
+from paygov.refunds.processing import process_refunds
 from paygov.webhooks.service import deliver_due
 from paygov.worker.expiry import expire_due
 from paygov.worker.polling import poll_due
@@ -22,6 +24,8 @@ JOBS: dict[str, Job] = {
     "expire_payments": expire_due,
     "process_refunds": process_refunds,
     "deliver_webhooks": deliver_due,
+    "purge_idempotency_keys": purge_expired,
+    "reconcile_nightly": reconcile_nightly,
 }
 
 

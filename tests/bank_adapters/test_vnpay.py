@@ -7,7 +7,7 @@ import html
 import json
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -696,6 +696,82 @@ class TestRefund:
         )
 
         assert (await vnpay.refund(refund_of(1_000, txn_no="1"))).status == "unknown"
+
+
+class TestQueryRefund:
+    """querydr tells whether VNPay made a refund, since a second refund request refunds again."""
+
+    async def test_a_refund_vnpay_made_is_found(self, sandbox: Sandbox) -> None:
+        await sandbox.pay("pay", created_at=CREATED)
+        entry = sandbox.bank.payments["PG7K3M9Q2X8W4R1T"]
+        made = await sandbox.vnpay.refund(refund_of(50_000, txn_no=entry["transaction_no"]))
+
+        found = await sandbox.vnpay.query_refund(refund_of(50_000, txn_no=entry["transaction_no"]))
+
+        assert (found.status, found.provider_refund_id) == ("succeeded", made.provider_refund_id)
+        assert (entry["refund_requests"], entry["refunded"]) == (1, 50_000)
+
+    async def test_a_refund_vnpay_never_got_is_not_found(self, sandbox: Sandbox) -> None:
+        await sandbox.pay("pay", created_at=CREATED)
+
+        found = await sandbox.vnpay.query_refund(refund_of(150_000, txn_no=None))
+
+        assert found.status == "not_found"
+        assert sandbox.bank.payments["PG7K3M9Q2X8W4R1T"]["refund_requests"] == 0
+
+    async def test_a_refund_paygov_recorded_before_is_not_this_one(self, sandbox: Sandbox) -> None:
+        await sandbox.pay("pay", created_at=CREATED)
+        earlier = await sandbox.vnpay.refund(refund_of(50_000, txn_no=None))
+        assert earlier.provider_refund_id is not None
+        this = replace(
+            refund_of(50_000, txn_no=None),
+            refund_id="rf_2",
+            known_refund_ids=(earlier.provider_refund_id,),
+        )
+
+        assert (await sandbox.vnpay.query_refund(this)).status == "not_found"
+
+    async def test_a_refund_that_is_not_this_one_is_unknown(self, sandbox: Sandbox) -> None:
+        await sandbox.pay("pay", created_at=CREATED)
+        await sandbox.vnpay.refund(refund_of(30_000, txn_no=None))  # e.g. made by hand at VNPay
+
+        assert (await sandbox.vnpay.query_refund(refund_of(50_000, txn_no=None))).status == (
+            "unknown"
+        )
+
+    async def test_a_payment_vnpay_does_not_know_has_no_refund(self, sandbox: Sandbox) -> None:
+        assert (await sandbox.vnpay.query_refund(refund_of(50_000, txn_no=None))).status == (
+            "not_found"
+        )
+
+    @pytest.mark.parametrize(
+        ("status", "outcome"),
+        [("05", "succeeded"), ("06", "succeeded"), ("09", "failed"), ("02", "unknown")],
+    )
+    async def test_refund_status(self, status: str, outcome: str) -> None:
+        answer = signed_answer(
+            vnp_TransactionType="03",
+            vnp_Amount="5000000",
+            vnp_TransactionNo="14000123",
+            vnp_TransactionStatus=status,
+        )
+        vnpay = failing_adapter(lambda request: httpx.Response(200, json=answer))
+
+        found = await vnpay.query_refund(refund_of(50_000, txn_no="14000009"))
+
+        assert found.status == outcome
+        assert found.provider_refund_id == ("14000123" if outcome == "succeeded" else None)
+
+    async def test_transport_trouble_and_forged_answers_are_unknown(self) -> None:
+        def down(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("refused", request=request)
+
+        forged = {**signed_answer(vnp_TransactionType="02"), "vnp_TransactionStatus": "05"}
+        for vnpay in (
+            failing_adapter(down),
+            failing_adapter(lambda request: httpx.Response(200, json=forged)),
+        ):
+            assert (await vnpay.query_refund(refund_of(150_000, txn_no="1"))).status == "unknown"
 
 
 class TestQueryReadsVnpayStatuses:

@@ -53,7 +53,11 @@ class TestCreatePayment:
         assert body["paid_at"] is None
         assert body["late"] is False
         assert body["failure"] is None
-        assert body["refund_summary"] == {"amount_refunded": 0, "amount_available": 0}
+        assert body["refund_summary"] == {
+            "amount_refunded": 0,
+            "amount_available": 0,
+            "amount_overpaid": 0,
+        }
 
     async def test_checkout_url_points_at_this_service(self, api: httpx.AsyncClient) -> None:
         first = await create(api)

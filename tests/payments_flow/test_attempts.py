@@ -116,7 +116,11 @@ class TestSuccess:
         assert paid["bank"] == "VCB"
         assert paid["late"] is False
         assert paid["version"] == 3  # created, attempt started, succeeded
-        assert paid["refund_summary"] == {"amount_refunded": 0, "amount_available": 150_000}
+        assert paid["refund_summary"] == {
+            "amount_refunded": 0,
+            "amount_available": 150_000,
+            "amount_overpaid": 0,
+        }
         balances = await assert_ledger_balanced(ctx)
         assert balances["clearing:bank-a"] == 150_000
         payable = {k: v for k, v in balances.items() if k.startswith("payable:")}

@@ -12,6 +12,7 @@ from paygov.kit.context import Context
 from paygov.kit.settings import ConfigurationError
 from paygov.providers import registry
 from paygov.providers import service as providers
+from paygov.reconciliation import sources
 from tests.conftest import SANDBOX_PROVIDERS
 from tests.test_cli import CREATE, one_line_error, paygov
 
@@ -126,3 +127,4 @@ def test_example_catalogue_names_real_fields() -> None:
         required = {name for name, field in fields.items() if field.is_required()}
         assert set(entry["config"]) <= set(fields), entry["code"]
         assert required <= set(entry["config"]), entry["code"]
+        sources.parse_config(entry["code"], entry.get("statement"))  # raises when wrong

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paygov.refunds.service import split_pro_rata
+from paygov.refunds.allocation import split_pro_rata
 
 
 def test_largest_remainder_gets_the_missing_vnd() -> None:

@@ -1,0 +1,1 @@
+"""Nightly reconciliation: each provider's statement against what PayGov recorded."""

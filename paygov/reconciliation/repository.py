@@ -1,0 +1,493 @@
+"""All SQL of reconciliation. Classification is set-based: a few INSERT … SELECT joins of
+the staged statement with attempts and refunds, never a Python loop over lines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, String, bindparam, cast, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paygov.kit.db import UtcDateTime
+from paygov.payments.models import Attempt, Payment
+from paygov.reconciliation.models import ReconItem, ReconRun, Resolution, StatementLine
+
+LINE_COLUMNS = (
+    "run_id",
+    "line_no",
+    "booked_at",
+    "amount",
+    "fee",
+    "kind",
+    "reversal",
+    "txn_ref",
+    "ref",
+    "bank_ref",
+    "memo",
+)
+SQLITE_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Window:
+    """The instants that bound a run's day (DESIGN.md §10), in UTC."""
+
+    day_start: datetime
+    day_end: datetime
+    hold_from: datetime  # unmatched attempts recorded after this are held for the next day
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+def add_run(session: AsyncSession, run: ReconRun) -> None:
+    session.add(run)
+
+
+async def get_run(
+    session: AsyncSession, run_id: str, *, for_update: bool = False
+) -> ReconRun | None:
+    query = select(ReconRun).where(ReconRun.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    found: ReconRun | None = await session.scalar(query)
+    return found
+
+
+async def running(session: AsyncSession, provider: str, day: date) -> ReconRun | None:
+    found: ReconRun | None = await session.scalar(
+        select(ReconRun)
+        .where(ReconRun.provider == provider, ReconRun.day == day, ReconRun.status == "running")
+        .with_for_update()
+    )
+    return found
+
+
+async def runs(
+    session: AsyncSession, *, provider: str | None, day: date | None, limit: int
+) -> list[ReconRun]:
+    query = select(ReconRun).order_by(ReconRun.started_at.desc(), ReconRun.id.desc()).limit(limit)
+    if provider is not None:
+        query = query.where(ReconRun.provider == provider)
+    if day is not None:
+        query = query.where(ReconRun.day == day)
+    return list(await session.scalars(query))
+
+
+async def current_run(session: AsyncSession, provider: str, day: date) -> ReconRun | None:
+    """The completed run whose classes stand for the provider's day."""
+    found: ReconRun | None = await session.scalar(
+        select(ReconRun).where(
+            ReconRun.provider == provider, ReconRun.day == day, ReconRun.status == "completed"
+        )
+    )
+    return found
+
+
+async def day_settled(session: AsyncSession, provider: str, day: date, since: datetime) -> bool:
+    """Nothing for the nightly job to do: the day is reconciled, running, or failed lately."""
+    found = await session.scalar(
+        select(ReconRun.id)
+        .where(
+            ReconRun.provider == provider,
+            ReconRun.day == day,
+            (ReconRun.status.in_(("completed", "running"))) | (ReconRun.started_at >= since),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def supersede(session: AsyncSession, provider: str, day: date, keep: str) -> None:
+    await session.execute(
+        update(ReconRun)
+        .where(
+            ReconRun.provider == provider,
+            ReconRun.day == day,
+            ReconRun.status == "completed",
+            ReconRun.id != keep,
+        )
+        .values(status="superseded")
+    )
+
+
+async def discard_work(session: AsyncSession, run_id: str) -> None:
+    """Forget what a failed or replaced attempt at a run loaded and classified."""
+    await session.execute(text("DELETE FROM recon_items WHERE run_id = :run"), {"run": run_id})
+    await session.execute(text("DELETE FROM recon_lines WHERE run_id = :run"), {"run": run_id})
+
+
+# --- staging ----------------------------------------------------------------------------
+
+
+async def load_lines(
+    session: AsyncSession, rows: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]]
+) -> None:
+    """Stage lines (tuples in LINE_COLUMNS order): one streamed COPY on PostgreSQL."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        await driver.copy_records_to_table("recon_lines", records=rows, columns=LINE_COLUMNS)
+        return
+    async for batch in _batches(rows, SQLITE_BATCH):
+        await session.execute(
+            insert(StatementLine), [dict(zip(LINE_COLUMNS, row, strict=True)) for row in batch]
+        )
+
+
+async def _batches(
+    rows: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]], size: int
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    async for row in _each(rows):
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _each(
+    rows: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]],
+) -> AsyncIterator[tuple[Any, ...]]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+# --- classification ---------------------------------------------------------------------
+
+PAYMENT_LINE = "l.amount > 0 AND l.kind IN ('payment', 'other') AND NOT l.reversal"
+
+CLASSIFY_PAYMENT_LINES = f"""
+INSERT INTO recon_items (run_id, item_no, class, line_no, attempt_id, bank_amount,
+                         paygov_amount, carry, correctable)
+SELECT CAST(:run AS VARCHAR(30)), l.line_no, CASE
+        WHEN a.id IS NULL THEN CASE WHEN l.ref IS NULL THEN 'unrelated' ELSE 'missing_at_paygov' END
+        WHEN l.amount <> a.amount THEN 'amount_mismatch'
+        WHEN a.status <> 'succeeded' OR a.succeeded_via = 'reconciliation'
+            THEN 'missing_at_paygov'
+        WHEN COALESCE(d.nth, 1) > a.transfers THEN 'duplicate_at_bank'
+        ELSE 'matched'
+    END,
+    l.line_no, a.id, l.amount, a.amount,
+    a.id IS NOT NULL AND (a.succeeded_at IS NULL OR a.succeeded_at < :day_start
+                          OR a.succeeded_at >= :day_end),
+    a.id IS NOT NULL AND a.status <> 'succeeded' AND l.amount = a.amount
+FROM recon_lines l
+LEFT JOIN attempts a ON a.txn_ref = l.ref AND a.provider = :provider
+LEFT JOIN (
+    SELECT line_no, row_number() OVER (PARTITION BY ref ORDER BY booked_at, line_no) AS nth
+    FROM recon_lines l
+    WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IN (
+        SELECT l.ref FROM recon_lines l
+        WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IS NOT NULL
+        GROUP BY l.ref HAVING count(*) > 1)
+) d ON d.line_no = l.line_no
+WHERE l.run_id = :run AND {PAYMENT_LINE}
+"""
+
+# Debits, reversals and fee lines: few, so the refund is found by correlated lookups.
+CLASSIFY_OTHER_LINES = f"""
+INSERT INTO recon_items (run_id, item_no, class, line_no, attempt_id, refund_id, bank_amount,
+                         paygov_amount, carry, correctable)
+SELECT CAST(:run AS VARCHAR(30)), m.line_no, CASE
+        WHEN m.kind = 'fee' THEN 'unrelated'
+        WHEN m.reversal THEN
+            CASE WHEN m.attempt_id IS NULL AND m.refund_id IS NULL THEN 'unrelated'
+                 ELSE 'refund_mismatch' END
+        WHEN m.refund_id IS NOT NULL AND r.status = 'succeeded' AND r.amount = -m.amount
+            THEN 'matched'
+        WHEN m.refund_id IS NOT NULL OR m.attempt_id IS NOT NULL THEN 'refund_mismatch'
+        ELSE 'unrelated'
+    END,
+    m.line_no, m.attempt_id, m.refund_id, m.amount, r.amount, FALSE, FALSE
+FROM (
+    SELECT l.line_no, l.kind, l.reversal, l.amount, a.id AS attempt_id,
+        COALESCE(
+            (SELECT r.id FROM refunds r WHERE r.id = l.txn_ref AND r.provider = :provider),
+            (SELECT min(r.id) FROM refunds r
+             WHERE r.payment_id = a.payment_id AND r.attempt_id = a.id
+               AND r.amount = -l.amount)
+        ) AS refund_id
+    FROM recon_lines l
+    LEFT JOIN attempts a ON a.txn_ref = l.ref AND a.provider = :provider
+    WHERE l.run_id = :run AND NOT ({PAYMENT_LINE})
+) m
+LEFT JOIN refunds r ON r.id = m.refund_id
+"""
+
+# Succeeded attempts of the day (and those held at the end of the day before) that no
+# line claimed; attempts claimed by another day's line are skipped.
+NEXT_ITEM = "(SELECT COALESCE(MAX(n.item_no), 0) FROM recon_items n WHERE n.run_id = :run)"
+
+CLASSIFY_ATTEMPTS = f"""
+INSERT INTO recon_items (run_id, item_no, class, attempt_id, paygov_amount, carry,
+                         correctable)
+SELECT CAST(:run AS VARCHAR(30)),
+    {NEXT_ITEM} + row_number() OVER (ORDER BY a.succeeded_at, a.id),
+    CASE WHEN a.succeeded_at >= :hold_from THEN 'held' ELSE 'missing_at_bank' END,
+    a.id, a.amount, a.succeeded_at >= :hold_from, FALSE
+FROM attempts a
+LEFT JOIN recon_items mine ON mine.run_id = :run AND mine.attempt_id = a.id
+WHERE a.provider = :provider AND a.status = 'succeeded' AND mine.run_id IS NULL
+  AND ((a.succeeded_at >= :day_start AND a.succeeded_at < :day_end)
+       OR a.id IN (SELECT i.attempt_id FROM recon_items i
+                   WHERE i.run_id = :previous AND i.class = 'held' AND i.carry))
+  AND NOT EXISTS (
+      SELECT 1 FROM recon_items i JOIN recon_runs r ON r.id = i.run_id
+      WHERE i.carry AND i.attempt_id = a.id AND i.class <> 'held'
+        AND r.provider = :provider AND r.status = 'completed' AND r.day <> :day)
+"""
+
+# Refunds the provider gave back that day without a statement line for them.
+CLASSIFY_REFUNDS = f"""
+INSERT INTO recon_items (run_id, item_no, class, attempt_id, refund_id, paygov_amount, carry,
+                         correctable)
+SELECT CAST(:run AS VARCHAR(30)), {NEXT_ITEM} + row_number() OVER (ORDER BY f.id),
+    'refund_mismatch', f.attempt_id, f.id, f.amount, FALSE, FALSE
+FROM refunds f
+LEFT JOIN recon_items mine ON mine.run_id = :run AND mine.refund_id = f.id
+WHERE f.provider = :provider AND f.status = 'succeeded' AND mine.run_id IS NULL
+  AND f.updated_at >= :day_start AND f.updated_at < :day_end
+"""
+
+
+INSTANTS = ("day_start", "day_end", "hold_from")
+
+
+def _bound(sql: str) -> Any:
+    """The statement with its instants typed (SQLite compares them as text)."""
+    return text(sql).bindparams(
+        *(bindparam(name, type_=UtcDateTime()) for name in INSTANTS if f":{name}" in sql)
+    )
+
+
+async def classify(
+    session: AsyncSession,
+    *,
+    run_id: str,
+    provider: str,
+    day: date,
+    window: Window,
+    previous_run: str | None,
+) -> None:
+    """Give every staged line and every succeeded attempt of the day exactly one class."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics of the lines just loaded, else the planner guesses an empty table;
+        # memory enough to group a million lines without spilling to disk.
+        await session.execute(text("ANALYZE recon_lines"))
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    params = {
+        "run": run_id,
+        "provider": provider,
+        "day": day,
+        "day_start": window.day_start,
+        "day_end": window.day_end,
+        "hold_from": window.hold_from,
+        "previous": previous_run or "",
+    }
+    for sql in (CLASSIFY_PAYMENT_LINES, CLASSIFY_OTHER_LINES, CLASSIFY_ATTEMPTS, CLASSIFY_REFUNDS):
+        await session.execute(_bound(sql), params)
+
+
+async def counts(session: AsyncSession, run_id: str) -> list[Any]:
+    """Per class: lines, attempts/refunds, and the amounts on each side."""
+    result = await session.execute(
+        select(
+            ReconItem.cls,
+            func.count(ReconItem.line_no),
+            func.count() - func.count(ReconItem.line_no),
+            func.coalesce(func.sum(ReconItem.bank_amount), 0),
+            func.coalesce(func.sum(ReconItem.paygov_amount), 0),
+        )
+        .where(ReconItem.run_id == run_id)
+        .group_by(ReconItem.cls)
+    )
+    return list(result.all())
+
+
+async def line_count_and_fees(session: AsyncSession, run_id: str) -> tuple[int, int]:
+    row = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(StatementLine.fee), 0)).where(
+                StatementLine.run_id == run_id
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+@dataclass(frozen=True)
+class Correctable:
+    txn_ref: str
+    amount: int
+    booked_at: datetime
+    bank_ref: str | None
+
+
+async def correctable(session: AsyncSession, run_id: str) -> list[Correctable]:
+    """Money at the bank for an attempt PayGov has not seen succeed: corrected by the run."""
+    rows = await session.execute(
+        select(
+            Attempt.txn_ref, StatementLine.amount, StatementLine.booked_at, StatementLine.bank_ref
+        )
+        .select_from(ReconItem)
+        .join(
+            StatementLine,
+            (StatementLine.run_id == ReconItem.run_id)
+            & (StatementLine.line_no == ReconItem.line_no),
+        )
+        .join(Attempt, Attempt.id == ReconItem.attempt_id)
+        .where(
+            ReconItem.run_id == run_id,
+            ReconItem.cls == "missing_at_paygov",
+            ReconItem.correctable,
+        )
+        .order_by(StatementLine.line_no)
+    )
+    return [Correctable(*row) for row in rows.all()]
+
+
+async def fees_booked(session: AsyncSession, provider: str, day: date) -> int:
+    """Fees of the provider's day already in the ledger (journals `fee`, `{provider}:{day}:…`)."""
+    total = await session.scalar(
+        text(
+            "SELECT COALESCE(SUM(p.amount), 0) FROM ledger_journals j"
+            " JOIN ledger_postings p ON p.journal_id = j.id"
+            " WHERE j.kind = 'fee' AND j.reference LIKE :prefix AND p.account = :account"
+        ),
+        {"prefix": f"{provider}:{day.isoformat()}:%", "account": f"fees:{provider}"},
+    )
+    return int(total or 0)
+
+
+# --- discrepancies ----------------------------------------------------------------------
+
+
+def subject_sql() -> Any:
+    """What a discrepancy is about, stable across re-runs of a day."""
+    return func.coalesce(
+        "line:" + StatementLine.bank_ref,
+        "line:#" + cast(StatementLine.line_no, String),
+        "refund:" + ReconItem.refund_id,
+        "attempt:" + ReconItem.attempt_id,
+    )
+
+
+DISCREPANCY_COLUMNS = (
+    "item_id",
+    "class",
+    "line_no",
+    "booked_at",
+    "bank_amount",
+    "paygov_amount",
+    "fee",
+    "statement_ref",
+    "bank_ref",
+    "memo",
+    "txn_ref",
+    "payment_id",
+    "agency_id",
+    "refund_id",
+    "corrected",
+    "subject",
+    "resolution",
+    "resolved_by",
+    "resolved_at",
+)
+
+
+def discrepancies_query(
+    run: ReconRun, *, item_id: int | None = None, after: int | None = None, limit: int | None = None
+) -> Any:
+    subject = subject_sql()
+    query = (
+        select(
+            ReconItem.item_no,
+            ReconItem.cls,
+            ReconItem.line_no,
+            StatementLine.booked_at,
+            ReconItem.bank_amount,
+            ReconItem.paygov_amount,
+            StatementLine.fee,
+            StatementLine.txn_ref,
+            StatementLine.bank_ref,
+            StatementLine.memo,
+            Attempt.txn_ref,
+            Attempt.payment_id,
+            Payment.agency_id,
+            ReconItem.refund_id,
+            ReconItem.correctable | (Attempt.succeeded_via == "reconciliation"),
+            subject,
+            Resolution.reason,
+            Resolution.resolved_by,
+            Resolution.resolved_at,
+        )
+        .select_from(ReconItem)
+        .outerjoin(
+            StatementLine,
+            (StatementLine.run_id == ReconItem.run_id)
+            & (StatementLine.line_no == ReconItem.line_no),
+        )
+        .outerjoin(Attempt, Attempt.id == ReconItem.attempt_id)
+        .outerjoin(Payment, Payment.id == Attempt.payment_id)
+        .outerjoin(
+            Resolution,
+            (Resolution.provider == run.provider)
+            & (Resolution.day == run.day)
+            & (Resolution.subject == subject)
+            & (Resolution.cls == ReconItem.cls),
+        )
+        .where(ReconItem.run_id == run.id, ReconItem.cls.not_in(("matched",)))
+        .order_by(ReconItem.item_no)
+    )
+    if item_id is not None:
+        query = query.where(ReconItem.item_no == item_id)
+    if after is not None:
+        query = query.where(ReconItem.item_no > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+async def discrepancies(
+    session: AsyncSession, run: ReconRun, *, after: int | None = None, limit: int | None = None
+) -> AsyncIterator[Row[Any]]:
+    query = discrepancies_query(run, after=after, limit=limit)
+    result = await session.stream(query.execution_options(yield_per=2_000))
+    async for row in result:
+        yield row
+
+
+async def discrepancy(session: AsyncSession, run: ReconRun, item_id: int) -> Row[Any] | None:
+    return (await session.execute(discrepancies_query(run, item_id=item_id))).first()
+
+
+def add_resolution(session: AsyncSession, resolution: Resolution) -> None:
+    session.add(resolution)
+
+
+async def resolution_exists(
+    session: AsyncSession, provider: str, day: date, subject: str, cls: str
+) -> bool:
+    found = await session.scalar(
+        select(Resolution.id).where(
+            Resolution.provider == provider,
+            Resolution.day == day,
+            Resolution.subject == subject,
+            Resolution.cls == cls,
+        )
+    )
+    return found is not None
+
+
+def rows_of(rows: Iterable[Row[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(DISCREPANCY_COLUMNS, row, strict=True)) for row in rows]

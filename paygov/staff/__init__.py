@@ -1,0 +1,1 @@
+"""Finance staff and operators: users, roles, and API tokens for finance tools."""
