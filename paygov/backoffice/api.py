@@ -12,12 +12,11 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from paygov.agencies import repository as agencies_repository
 from paygov.agencies import service as agencies
-from paygov.agencies.models import Agency
 from paygov.audit import service as audit
 from paygov.auth import service as auth
-from paygov.auth.models import ApiKey
-from paygov.backoffice import charts, repository, service
+from paygov.backoffice import approvals, charts, repository, service
 from paygov.backoffice.i18n import strings
 from paygov.backoffice.pages import (
     COOKIE,
@@ -52,6 +51,16 @@ from paygov.webhooks import service as webhooks
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
+FLASHES = (
+    "reauth_ok",
+    "refund_made",
+    "refund_waiting",
+    "approved",
+    "approved_change",
+    "change_waiting",
+    "rejected",
+    "resent",
+)
 STATUSES = ("created", "pending", "succeeded", "failed", "expired", "cancelled")
 Text = Annotated[str, Query(max_length=64)]
 
@@ -195,7 +204,7 @@ async def dashboard(request: Request) -> Response:
         open_items = 0
         if scope is None:
             for run in await recon.runs(session, provider=None, day=None, limit=10):
-                if run.status == "done":
+                if run.status == "completed":
                     async for row in recon.discrepancies(session, run, after=None, limit=1000):
                         found = dict(zip(recon.DISCREPANCY_COLUMNS, row, strict=True))
                         open_items += found["resolution"] is None and found["class"] != "held"
@@ -253,8 +262,8 @@ async def payment_page(request: Request, payment_id: str, msg: Text = "") -> Res
         attempts = await payments.attempts_of(session, payment.id)
         postings = await repository.postings_of(session, payment.id)
         refunds = await repository.refunds_of(session, payment.id)
-        approvals = await repository.approvals_for(session, payment.id)
-        emails = await repository.emails(session, {a.requested_by for a in approvals})
+        requests = await repository.approvals_for(session, payment.id)
+        emails = await repository.emails(session, {a.requested_by for a in requests})
     t = strings(language(request))
     return render(
         request,
@@ -270,7 +279,7 @@ async def payment_page(request: Request, payment_id: str, msg: Text = "") -> Res
         attempts=attempts,
         postings=postings,
         refunds=refunds,
-        approvals=[service.approval_view(a, emails) for a in approvals],
+        approvals=[approvals.approval_view(a, emails) for a in requests],
         may_refund=visit.staff.may(Permission.REFUND),
         reauth_fresh=service.reauth_fresh(ctx, bo, visit),
         threshold=bo.approval_threshold,
@@ -279,7 +288,7 @@ async def payment_page(request: Request, payment_id: str, msg: Text = "") -> Res
 
 
 def _flash(t: dict[str, str], msg: str, request: Request) -> str | None:
-    if msg not in ("reauth_ok", "refund_made", "refund_waiting", "approved", "rejected", "resent"):
+    if msg not in FLASHES:
         return None
     _, bo = env(request)
     return t[msg].format(
@@ -318,13 +327,14 @@ async def approvals_page(request: Request, msg: Text = "") -> Response:
     ctx, bo = env(request)
     async with ctx.db.transaction() as session:
         visit = await guard(request, session, Permission.REFUND)
-        pending = await repository.pending_approvals(session, visit.staff.agency_id)
+        listed = await repository.pending_approvals(session, visit.staff.agency_id)
+        pending = [a for a in listed if approvals.may_decide(visit.staff, a)]
         emails = await repository.emails(session, {a.requested_by for a in pending})
     return render(
         request,
         "approvals.html",
         visit,
-        approvals=[service.approval_view(a, emails) for a in pending],
+        approvals=[approvals.approval_view(a, emails) for a in pending],
         reauth_fresh=service.reauth_fresh(ctx, bo, visit),
         flash=_flash(strings(language(request)), msg, request),
     )
@@ -335,13 +345,22 @@ async def decide(request: Request, approval_id: str) -> Response:
     ctx, bo = env(request)
     form = await read_form(request)
     approve = form.get("decision") == "approve"
-    async with ctx.db.transaction() as session:
-        visit = await guard(request, session, Permission.REFUND, form)
-        if approve and not service.reauth_fresh(ctx, bo, visit):
-            return redirect(PREFIX + "/reauth")
-        approval = await service.decide(session, ctx, bo, visit, approval_id[:40], approve=approve)
+    try:
+        async with ctx.db.transaction() as session:
+            visit = await guard(request, session, Permission.REFUND, form)
+            approval = await approvals.decide(
+                session,
+                ctx,
+                visit.staff,
+                approval_id[:40],
+                approve=approve,
+                reauthenticated=service.reauth_fresh(ctx, bo, visit),
+            )
+    except approvals.ReauthRequired:  # checked after who may decide: nothing was written
+        return redirect(PREFIX + "/reauth")
     if approve:
-        return redirect(f"{PREFIX}/approvals?msg=approved&id={approval.outcome}")
+        msg = "approved" if approval.kind == "refund" else "approved_change"
+        return redirect(f"{PREFIX}/approvals?msg={msg}&id={approval.outcome}")
     return redirect(PREFIX + "/approvals?msg=rejected")
 
 
@@ -544,11 +563,20 @@ async def users_page(request: Request) -> Response:
     return render(request, "users.html", visit, rows=rows)
 
 
-async def _agencies_and_keys(
-    session: AsyncSession,
-) -> tuple[list[Agency], dict[str, list[ApiKey]]]:
+async def _agencies_page(
+    request: Request, session: AsyncSession, visit: service.Visit, secret: str | None = None
+) -> Response:
     listed = await agencies.list_agencies(session)
-    return listed, {a.id: await auth.keys_of(session, a.id) for a in listed}
+    return render(
+        request,
+        "agencies.html",
+        visit,
+        rows=listed,
+        keys={a.id: await auth.keys_of(session, a.id) for a in listed},
+        accounts={a.id: await agencies_repository.beneficiaries(session, a.id) for a in listed},
+        secret=secret,
+        flash=_flash(strings(language(request)), request.query_params.get("msg", ""), request),
+    )
 
 
 @router.get("/agencies")
@@ -556,8 +584,25 @@ async def agencies_page(request: Request) -> Response:
     ctx, _ = env(request)
     async with ctx.db.transaction() as session:
         visit = await guard(request, session, Permission.ADMINISTER)
-        listed, keys = await _agencies_and_keys(session)
-    return render(request, "agencies.html", visit, rows=listed, keys=keys, secret=None)
+        return await _agencies_page(request, session, visit)
+
+
+@router.post("/agencies/{code}/beneficiaries")
+async def request_beneficiary_change(request: Request, code: str) -> Response:
+    """Adding an account or changing the default waits for a second administrator."""
+    ctx, _ = env(request)
+    form = await read_form(request)
+    async with ctx.db.transaction() as session:
+        visit = await guard(request, session, Permission.ADMINISTER, form)
+        await approvals.request_beneficiary_change(
+            session,
+            ctx,
+            visit.staff,
+            code[:32],
+            account=form.get("account", "")[:48],
+            make_default=form.get("make_default") == "1",
+        )
+    return redirect(PREFIX + "/agencies?msg=change_waiting")
 
 
 @router.post("/agencies/{code}/keys")
@@ -574,16 +619,8 @@ async def issue_key(request: Request, code: str) -> Response:
             at=ctx.clock.now(),
             actor=visit.staff.actor,
         )
-        listed, keys = await _agencies_and_keys(session)
-    t = strings(language(request))
-    return render(
-        request,
-        "agencies.html",
-        visit,
-        rows=listed,
-        keys=keys,
-        secret=t["key_issued"].format(key=clear),
-    )
+        t = strings(language(request))
+        return await _agencies_page(request, session, visit, t["key_issued"].format(key=clear))
 
 
 @router.post("/agencies/keys/{key_id}/revoke")
@@ -605,16 +642,10 @@ async def rotate_secret(request: Request, code: str) -> Response:
         active = await agencies.rotate_webhook_secret(
             session, ctx.box, code[:32], at=ctx.clock.now(), actor=visit.staff.actor
         )
-        listed, keys = await _agencies_and_keys(session)
-    t = strings(language(request))
-    return render(
-        request,
-        "agencies.html",
-        visit,
-        rows=listed,
-        keys=keys,
-        secret=t["secret_rotated"].format(key=active[0]),
-    )
+        t = strings(language(request))
+        return await _agencies_page(
+            request, session, visit, t["secret_rotated"].format(key=active[0])
+        )
 
 
 @router.get("/audit")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 220, 56, 28, 12
+WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 480, 220, 56, 28, 12
+# Above this many bars only every other one is labelled (the last always): labels of
+# 14 days side by side would overlap on a phone.
+MAX_LABELS = 8
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,16 @@ def columns(points: list[tuple[str, int]], unit: str = "") -> Columns:
                 y=round(baseline - height, 1),
                 width=round(slot * 0.7, 1),
                 height=round(height, 1),
-                label=label,
+                label=label if _labelled(index, len(points)) else "",
                 title=f"{label}: {value:,}{unit}".replace(",", "."),
             )
         )
     ticks = [(round(baseline - inner_h * i / 4, 1), short(top * i // 4)) for i in range(5)]
     return Columns(WIDTH, HEIGHT, bars, ticks, baseline)
+
+
+def _labelled(index: int, count: int) -> bool:
+    return count <= MAX_LABELS or (count - 1 - index) % 2 == 0
 
 
 @dataclass(frozen=True)

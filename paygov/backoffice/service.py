@@ -1,5 +1,6 @@
 """Back-office business rules: sign-in (password, TOTP, lockout), sessions, re-authentication
-and four-eyes approvals. Services flush; the route owns the transaction."""
+and refund requests (their approval: approvals.py). Services flush; the route owns the
+transaction."""
 
 from __future__ import annotations
 
@@ -7,47 +8,23 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.audit import service as audit
-from paygov.auth import service as auth
-from paygov.backoffice import repository, security
+from paygov.backoffice import approvals, repository, security
 from paygov.backoffice.settings import BackofficeSettings
-from paygov.idempotency.service import Claim
 from paygov.kit.context import Context
-from paygov.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from paygov.kit.errors import Forbidden, ValidationFailed
 from paygov.kit.ids import new_id
 from paygov.payments.service import PaymentNotFound, amount_available
 from paygov.refunds import service as refunds
 from paygov.refunds.schemas import CreateRefund
-from paygov.staff.models import StaffApproval, StaffSession, StaffUser
+from paygov.staff.models import StaffSession, StaffUser
 from paygov.staff.roles import Permission, Staff
 from paygov.staff.service import StaffUserNotFound, staff_of
 
 TOTP_PURPOSE = "staff-totp"
-
-
-class ApprovalNotFound(NotFound):
-    code = "approval_not_found"
-    message = "No pending approval with this id."
-
-
-class OwnApproval(Forbidden):
-    code = "own_approval"
-    message = "A second person must approve what you asked for."
-
-
-class ReauthRequired(Forbidden):
-    code = "reauth_required"
-    message = "Confirm your password and code again before a refund."
-
-
-class ApprovalPending(Conflict):
-    code = "approval_pending"
-    message = "A refund of this payment is already waiting for approval."
 
 
 def token_hash(clear: str) -> str:
@@ -269,15 +246,6 @@ class RefundOutcome:
     approval_id: str | None = None  # waiting for a second person
 
 
-async def _refund_now(
-    session: AsyncSession, ctx: Context, agency_id: str, payment_id: str, body: CreateRefund
-) -> str:
-    agency = await auth.profile_of(session, agency_id)
-    claim = Claim(route=refunds.CREATE_ROUTE, key=None, body_hash="", at=ctx.clock.now())
-    reply = await refunds.create_refund(session, ctx, agency, payment_id, body, claim)
-    return str(orjson.loads(reply.body)["refund_id"])
-
-
 async def request_refund(
     session: AsyncSession,
     ctx: Context,
@@ -293,7 +261,7 @@ async def request_refund(
     if not staff.may(Permission.REFUND):
         raise Forbidden(f"The {staff.role} role may not refund.")
     if not reauth_fresh(ctx, bo, visit):
-        raise ReauthRequired()
+        raise approvals.ReauthRequired()
     found = await repository.payment(session, payment_id)
     if found is None or not staff.sees_agency(found[0].agency_id):
         raise PaymentNotFound(field="payment_id")
@@ -303,7 +271,7 @@ async def request_refund(
     )
     now = ctx.clock.now()
     if amount <= bo.approval_threshold:
-        refund_id = await _refund_now(session, ctx, payment.agency_id, payment.id, body)
+        refund_id = await approvals.refund_now(session, ctx, payment.agency_id, payment.id, body)
         await audit.record(
             session,
             at=now,
@@ -317,97 +285,15 @@ async def request_refund(
     if amount > amount_available(payment):
         raise refunds.RefundAmountTooHigh(field="amount")
     if any(a.status == "pending" for a in await repository.approvals_for(session, payment.id)):
-        raise ApprovalPending()
-    approval = StaffApproval(
-        id=new_id("apr"),
+        raise approvals.ApprovalPending()
+    approval = await approvals.record_request(
+        session,
+        ctx,
+        staff,
         kind="refund",
         agency_id=payment.agency_id,
         subject_id=payment.id,
         amount=amount,
         payload={"reason": reason},
-        status="pending",
-        requested_by=staff.user_id,
-        requested_at=now,
-        decided_by=None,
-        decided_at=None,
-        outcome=None,
-    )
-    repository.add(session, approval)
-    await session.flush()
-    await audit.record(
-        session,
-        at=now,
-        actor=staff.actor,
-        action="approval.requested",
-        subject_type="payment",
-        subject_id=payment.id,
-        details={"approval_id": approval.id, "kind": "refund", "amount": amount},
     )
     return RefundOutcome(approval_id=approval.id)
-
-
-async def decide(
-    session: AsyncSession,
-    ctx: Context,
-    bo: BackofficeSettings,
-    visit: Visit,
-    approval_id: str,
-    *,
-    approve: bool,
-) -> StaffApproval:
-    """A second person approves (the refund is made now) or rejects a pending request."""
-    staff = visit.staff
-    approval = await repository.approval(session, approval_id)
-    if (
-        approval is None
-        or approval.status != "pending"
-        or (approval.agency_id is not None and not staff.sees_agency(approval.agency_id))
-    ):
-        raise ApprovalNotFound(field="approval_id")
-    if not staff.may(Permission.REFUND):
-        raise Forbidden(f"The {staff.role} role may not approve refunds.")
-    if approval.requested_by == staff.user_id:
-        raise OwnApproval()
-    if approve and not reauth_fresh(ctx, bo, visit):
-        raise ReauthRequired()
-    now = ctx.clock.now()
-    if approve:
-        found = await repository.payment(session, approval.subject_id)
-        assert found is not None
-        assert approval.amount is not None
-        payment = found[0]
-        body = CreateRefund(
-            amount=approval.amount,
-            reason=str(approval.payload.get("reason", "")),
-            refund_amount_available=amount_available(payment),
-        )
-        approval.outcome = await _refund_now(session, ctx, payment.agency_id, payment.id, body)
-    approval.status = "approved" if approve else "rejected"
-    approval.decided_by, approval.decided_at = staff.user_id, now
-    await session.flush()
-    await audit.record(
-        session,
-        at=now,
-        actor=staff.actor,
-        action="approval.approved" if approve else "approval.rejected",
-        subject_type="payment",
-        subject_id=approval.subject_id,
-        details={"approval_id": approval.id, "refund_id": approval.outcome},
-    )
-    return approval
-
-
-def approval_view(approval: StaffApproval, emails: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": approval.id,
-        "kind": approval.kind,
-        "subject_id": approval.subject_id,
-        "amount": approval.amount,
-        "reason": approval.payload.get("reason", ""),
-        "status": approval.status,
-        "requested_by": emails.get(approval.requested_by, approval.requested_by),
-        "requested_by_id": approval.requested_by,
-        "requested_at": approval.requested_at,
-        "decided_by": emails.get(approval.decided_by or "", ""),
-        "outcome": approval.outcome,
-    }

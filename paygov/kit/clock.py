@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 
 class Clock:
@@ -27,3 +28,10 @@ class FrozenClock(Clock):
 
     def now(self) -> datetime:
         return self.at + self.offset
+
+
+def day_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """From the start of `first` to the end of `last` in `zone` (business days), in UTC."""
+    start = datetime.combine(first, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
+    return start, end

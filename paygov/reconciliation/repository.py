@@ -129,6 +129,9 @@ async def load_lines(
     """Stage lines (tuples in LINE_COLUMNS order): one streamed COPY on PostgreSQL."""
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
+        # SQLAlchemy begins the transaction at its first statement; the COPY below goes to
+        # the driver directly and must run inside that transaction, not in autocommit.
+        await connection.execute(text("SELECT 1"))
         driver: Any = (await connection.get_raw_connection()).driver_connection
         await driver.copy_records_to_table("recon_lines", records=rows, columns=LINE_COLUMNS)
         return
@@ -166,32 +169,41 @@ async def _each(
 
 PAYMENT_LINE = "l.amount > 0 AND l.kind IN ('payment', 'other') AND NOT l.reversal"
 
+# Credits for payments. A line matched to an attempt of its own day is the common case and
+# is not written: a line of the run without an item is `matched` (see `counts`). Matches
+# that cross days are written (`carry`): later runs must know the attempt was seen.
 CLASSIFY_PAYMENT_LINES = f"""
 INSERT INTO recon_items (run_id, item_no, class, line_no, attempt_id, bank_amount,
                          paygov_amount, carry, correctable)
-SELECT CAST(:run AS VARCHAR(30)), l.line_no, CASE
-        WHEN a.id IS NULL THEN CASE WHEN l.ref IS NULL THEN 'unrelated' ELSE 'missing_at_paygov' END
-        WHEN l.amount <> a.amount THEN 'amount_mismatch'
-        WHEN a.status <> 'succeeded' OR a.succeeded_via = 'reconciliation'
-            THEN 'missing_at_paygov'
-        WHEN COALESCE(d.nth, 1) > a.transfers THEN 'duplicate_at_bank'
-        ELSE 'matched'
-    END,
-    l.line_no, a.id, l.amount, a.amount,
-    a.id IS NOT NULL AND (a.succeeded_at IS NULL OR a.succeeded_at < :day_start
-                          OR a.succeeded_at >= :day_end),
-    a.id IS NOT NULL AND a.status <> 'succeeded' AND l.amount = a.amount
-FROM recon_lines l
-LEFT JOIN attempts a ON a.txn_ref = l.ref AND a.provider = :provider
-LEFT JOIN (
-    SELECT line_no, row_number() OVER (PARTITION BY ref ORDER BY booked_at, line_no) AS nth
+SELECT run_id, line_no, cls, line_no, attempt_id, bank_amount, paygov_amount, carry,
+       correctable
+FROM (
+    SELECT CAST(:run AS VARCHAR(30)) AS run_id, l.line_no, CASE
+            WHEN a.id IS NULL THEN
+                CASE WHEN l.ref IS NULL THEN 'unrelated' ELSE 'missing_at_paygov' END
+            WHEN l.amount <> a.amount THEN 'amount_mismatch'
+            WHEN a.status <> 'succeeded' OR a.succeeded_via = 'reconciliation'
+                THEN 'missing_at_paygov'
+            WHEN COALESCE(d.nth, 1) > a.transfers THEN 'duplicate_at_bank'
+            ELSE 'matched'
+        END AS cls,
+        a.id AS attempt_id, l.amount AS bank_amount, a.amount AS paygov_amount,
+        a.id IS NOT NULL AND (a.succeeded_at IS NULL OR a.succeeded_at < :day_start
+                              OR a.succeeded_at >= :day_end) AS carry,
+        a.id IS NOT NULL AND a.status <> 'succeeded' AND l.amount = a.amount AS correctable
     FROM recon_lines l
-    WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IN (
-        SELECT l.ref FROM recon_lines l
-        WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IS NOT NULL
-        GROUP BY l.ref HAVING count(*) > 1)
-) d ON d.line_no = l.line_no
-WHERE l.run_id = :run AND {PAYMENT_LINE}
+    LEFT JOIN attempts a ON a.txn_ref = l.ref AND a.provider = :provider
+    LEFT JOIN (
+        SELECT line_no, row_number() OVER (PARTITION BY ref ORDER BY booked_at, line_no) AS nth
+        FROM recon_lines l
+        WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IN (
+            SELECT l.ref FROM recon_lines l
+            WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IS NOT NULL
+            GROUP BY l.ref HAVING count(*) > 1)
+    ) d ON d.line_no = l.line_no
+    WHERE l.run_id = :run AND {PAYMENT_LINE}
+) c
+WHERE cls <> 'matched' OR carry
 """
 
 # Debits, reversals and fee lines: few, so the refund is found by correlated lookups.
@@ -208,7 +220,7 @@ SELECT CAST(:run AS VARCHAR(30)), m.line_no, CASE
         WHEN m.refund_id IS NOT NULL OR m.attempt_id IS NOT NULL THEN 'refund_mismatch'
         ELSE 'unrelated'
     END,
-    m.line_no, m.attempt_id, m.refund_id, m.amount, r.amount, FALSE, FALSE
+    m.line_no, m.attempt_id, m.refund_id, m.amount, -r.amount, FALSE, FALSE
 FROM (
     SELECT l.line_no, l.kind, l.reversal, l.amount, a.id AS attempt_id,
         COALESCE(
@@ -236,8 +248,8 @@ SELECT CAST(:run AS VARCHAR(30)),
     CASE WHEN a.succeeded_at >= :hold_from THEN 'held' ELSE 'missing_at_bank' END,
     a.id, a.amount, a.succeeded_at >= :hold_from, FALSE
 FROM attempts a
-LEFT JOIN recon_items mine ON mine.run_id = :run AND mine.attempt_id = a.id
-WHERE a.provider = :provider AND a.status = 'succeeded' AND mine.run_id IS NULL
+LEFT JOIN recon_lines seen ON seen.run_id = :run AND seen.ref = a.txn_ref
+WHERE a.provider = :provider AND a.status = 'succeeded' AND seen.run_id IS NULL
   AND ((a.succeeded_at >= :day_start AND a.succeeded_at < :day_end)
        OR a.id IN (SELECT i.attempt_id FROM recon_items i
                    WHERE i.run_id = :previous AND i.class = 'held' AND i.carry))
@@ -282,9 +294,9 @@ async def classify(
     """Give every staged line and every succeeded attempt of the day exactly one class."""
     if session.get_bind().dialect.name == "postgresql":
         # Fresh statistics of the lines just loaded, else the planner guesses an empty table;
-        # memory enough to group a million lines without spilling to disk.
+        # memory enough to hash a million lines without spilling to disk.
         await session.execute(text("ANALYZE recon_lines"))
-        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        await session.execute(text("SET LOCAL work_mem = '256MB'"))
     params = {
         "run": run_id,
         "provider": provider,
@@ -314,15 +326,24 @@ async def counts(session: AsyncSession, run_id: str) -> list[Any]:
     return list(result.all())
 
 
-async def line_count_and_fees(session: AsyncSession, run_id: str) -> tuple[int, int]:
+@dataclass(frozen=True)
+class LineTotals:
+    lines: int
+    amount: int
+    fees: int
+
+
+async def line_totals(session: AsyncSession, run_id: str) -> LineTotals:
     row = (
         await session.execute(
-            select(func.count(), func.coalesce(func.sum(StatementLine.fee), 0)).where(
-                StatementLine.run_id == run_id
-            )
+            select(
+                func.count(),
+                func.coalesce(func.sum(StatementLine.amount), 0),
+                func.coalesce(func.sum(StatementLine.fee), 0),
+            ).where(StatementLine.run_id == run_id)
         )
     ).one()
-    return int(row[0]), int(row[1])
+    return LineTotals(int(row[0]), int(row[1]), int(row[2]))
 
 
 @dataclass(frozen=True)

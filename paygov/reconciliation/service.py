@@ -14,7 +14,7 @@ import io
 import logging
 import re
 from collections.abc import AsyncIterable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from bank_adapters.statements import StatementError
 from bank_adapters.vietqr.adapter import find_txn_ref
 from paygov.audit import service as audit
 from paygov.callbacks import service as callbacks
+from paygov.kit.clock import day_bounds
 from paygov.kit.context import Context
 from paygov.kit.crashpoints import crash_point
 from paygov.kit.db import is_unique_violation
@@ -73,9 +74,7 @@ class AlreadyResolved(Conflict):
 
 def window(ctx: Context, day: date) -> Window:
     """The day in the business time zone, as UTC instants."""
-    zone = ZoneInfo(ctx.settings.business_timezone)
-    start = datetime.combine(day, time(0), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+    start, end = day_bounds(day, day, ZoneInfo(ctx.settings.business_timezone))
     return Window(day_start=start, day_end=end, hold_from=end - MIDNIGHT_WINDOW)
 
 
@@ -274,10 +273,10 @@ async def _classify_and_finish(
     async with ctx.db.transaction() as session:
         run = await repository.get_run(session, run_id, for_update=True)
         assert run is not None
-        lines, fees = await repository.line_count_and_fees(session, run_id)
-        await _book_fees(ctx, session, run, fees)
-        run.lines, run.fees, run.input_sha256 = lines, fees, digest
-        run.counts = _summary(await repository.counts(session, run_id))
+        totals = await repository.line_totals(session, run_id)
+        await _book_fees(ctx, session, run, totals.fees)
+        run.lines, run.fees, run.input_sha256 = totals.lines, totals.fees, digest
+        run.counts = _summary(await repository.counts(session, run_id), totals)
         run.status, run.finished_at = "completed", ctx.clock.now()
         await repository.supersede(session, provider.code, day, keep=run_id)
         await audit.record(
@@ -287,7 +286,7 @@ async def _classify_and_finish(
             action="reconciliation.completed",
             subject_type="reconciliation_run",
             subject_id=run_id,
-            details={"provider": provider.code, "day": day.isoformat(), "lines": lines},
+            details={"provider": provider.code, "day": day.isoformat(), "lines": totals.lines},
         )
     return run
 
@@ -356,11 +355,14 @@ async def _book_fees(ctx: Context, session: AsyncSession, run: ReconRun, fees: i
     )
 
 
-def _summary(rows: Iterable[Any]) -> dict[str, Any]:
+def _summary(rows: Iterable[Any], totals: repository.LineTotals) -> dict[str, Any]:
+    """Per class: lines, attempts (or refunds), and the amounts on each side. Lines without
+    an item are matched (they are not written): they count as the rest of the lines."""
     summary = {
         cls: {"lines": 0, "attempts": 0, "bank_amount": 0, "paygov_amount": 0}
         for cls in (*FINAL_CLASSES, "held")
     }
+    item_lines = item_amount = 0
     for cls, lines, others, bank_amount, paygov_amount in rows:
         summary[cls] = {
             "lines": int(lines),
@@ -368,6 +370,11 @@ def _summary(rows: Iterable[Any]) -> dict[str, Any]:
             "bank_amount": int(bank_amount),
             "paygov_amount": int(paygov_amount),
         }
+        item_lines, item_amount = item_lines + int(lines), item_amount + int(bank_amount)
+    matched = summary["matched"]
+    matched["lines"] += totals.lines - item_lines
+    matched["bank_amount"] += totals.amount - item_amount
+    matched["paygov_amount"] += totals.amount - item_amount
     return summary
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paygov.agencies import repository as agencies
 from paygov.agencies.models import Agency
 from paygov.agencies.service import AgencyNotFound
+from paygov.kit.clock import day_bounds
 from paygov.kit.db import Database
 from paygov.kit.errors import ValidationFailed
 from paygov.payments import repository as payments
@@ -45,13 +46,6 @@ def check_day(day: date, name: str) -> None:
         raise ValidationFailed(
             f"{name}: a day from {FIRST_DAY} to {LAST_DAY}", field=name, code=f"invalid_{name}"
         )
-
-
-def day_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """From the start of `first` to the end of `last` in `zone`, as UTC instants."""
-    start = datetime.combine(first, time(0), zone).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(UTC)
-    return start, end
 
 
 async def visible_agency(session: AsyncSession, staff: Staff | None, code: str) -> Agency:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ THRESHOLD = 1_000_000
 class User:
     email: str
     secret: str
+    last_step: int = field(default=0, compare=False)
 
 
 async def create_user(
@@ -47,6 +49,19 @@ def next_code(ctx: Context, user: User) -> str:
     """A code of a later time step (a used one is refused): moves the clock 30 s on."""
     ctx.clock.advance(timedelta(seconds=30))
     return code_now(ctx, user)
+
+
+def live_code(user: User) -> str:
+    """A code for a server on the wall clock (a subprocess: the test cannot move its time).
+    Each code is of a later step than the last one used (a step is accepted once), at most
+    one step ahead of now; when both are used up, wait for the clock."""
+    while True:
+        now = security.totp_step(datetime.now(UTC))
+        step = max(user.last_step + 1, now)
+        if step <= now + 1:
+            user.last_step = step
+            return security.totp_code(user.secret, step)
+        time.sleep(1)
 
 
 def csrf_of(html: str) -> str:

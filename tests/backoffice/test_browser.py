@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from paygov.kit.context import Context
-from tests.backoffice.conftest import PASSWORD, User, create_user, next_code
+from tests.backoffice.conftest import PASSWORD, THRESHOLD, User, create_user, live_code
 from tests.conftest import cli_env
 from tests.e2e.stack import _wait
 from tests.e2e.test_checkout_browser import page as page  # the Chromium fixture
@@ -37,7 +37,7 @@ def server(ctx: Context) -> Iterator[str]:
             "--log-level",
             "warning",
         ],
-        env=cli_env(ctx),
+        env=cli_env(ctx, PAYGOV_BACKOFFICE_APPROVAL_THRESHOLD=str(THRESHOLD)),
     )
     try:
         _wait(f"http://127.0.0.1:{port}/healthz", process)
@@ -53,14 +53,14 @@ async def shot(page: Any, name: str, backend: str, width: int = 1280) -> None:
     await page.screenshot(path=str(SHOTS / f"{name}-{backend}.png"), full_page=True)
 
 
-async def sign_in(page: Any, base: str, ctx: Context, user: User, backend: str) -> None:
+async def sign_in(page: Any, base: str, user: User) -> None:
+    """Password, then a TOTP code, through the forms."""
     await page.goto(f"{base}/backoffice/login")
-    await shot(page, "login", backend)
     await page.fill("#email", user.email)
     await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/backoffice/login/code")
-    await page.fill("#code", next_code(ctx, user))
+    await page.fill("#code", live_code(user))
     await page.click("main button[type=submit]")
     await page.wait_for_url("**/backoffice/dashboard")
 
@@ -78,7 +78,9 @@ class TestBackofficeInBrowser:
     async def test_admin_signs_in_and_walks_the_pages(
         self, ctx: Context, server: str, page: Any, staff: dict[str, User], backend: str
     ) -> None:
-        await sign_in(page, server, ctx, staff["admin"], backend)
+        await page.goto(f"{server}/backoffice/login")
+        await shot(page, "login", backend)
+        await sign_in(page, server, staff["admin"])
         await shot(page, "dashboard", backend)
         await shot(page, "dashboard-phone", backend, width=390)
         for name in ("payments", "providers", "agencies", "users", "audit", "reports"):
@@ -91,7 +93,7 @@ class TestBackofficeInBrowser:
     async def test_viewer_meets_the_wall(
         self, ctx: Context, server: str, page: Any, staff: dict[str, User], backend: str
     ) -> None:
-        await sign_in(page, server, ctx, staff["viewer"], backend)
+        await sign_in(page, server, staff["viewer"])
         reply = await page.goto(f"{server}/backoffice/providers")
         assert reply.status == 403
         await shot(page, "viewer-403", backend)

@@ -12,11 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bank_adapters.base import StatementLine as Line
 from paygov.audit.models import AuditEntry
 from paygov.callbacks.models import InboxEntry
 from paygov.kit.clock import FrozenClock
 from paygov.kit.context import Context
 from paygov.ledger import repository as ledger
+from paygov.payments.models import Attempt
 from paygov.providers.live import LiveProvider
 from paygov.reconciliation import service
 from paygov.reconciliation.models import ReconItem, ReconRun, StatementLine
@@ -65,17 +67,40 @@ async def reconcile(ctx: Context, path: Path, day: date = DAY) -> ReconRun:
 
 
 async def classes(ctx: Context, run_id: str) -> dict[str, list[tuple[int | None, str | None]]]:
-    """Per class, the (line_no, attempt_id) of each item."""
+    """Per class, the (line_no, attempt_id) of each line and attempt, in item order. A line
+    without an item is matched to the attempt its reference names (the run does not write
+    same-day matches)."""
     async with ctx.db.read() as session:
-        rows = await session.execute(
-            select(ReconItem.cls, ReconItem.line_no, ReconItem.attempt_id)
-            .where(ReconItem.run_id == run_id)
-            .order_by(ReconItem.item_no)
-        )
-        found: dict[str, list[tuple[int | None, str | None]]] = {}
-        for cls, line_no, attempt_id in rows.all():
-            found.setdefault(cls, []).append((line_no, attempt_id))
-        return found
+        run = await session.get(ReconRun, run_id)
+        assert run is not None
+        items = (
+            await session.execute(
+                select(
+                    ReconItem.item_no, ReconItem.cls, ReconItem.line_no, ReconItem.attempt_id
+                ).where(ReconItem.run_id == run_id)
+            )
+        ).all()
+        implicit = (
+            await session.execute(
+                select(StatementLine.line_no, Attempt.id)
+                .outerjoin(
+                    Attempt,
+                    (Attempt.txn_ref == StatementLine.ref) & (Attempt.provider == run.provider),
+                )
+                .where(
+                    StatementLine.run_id == run_id,
+                    StatementLine.line_no.not_in([line for _, _, line, _ in items if line]),
+                )
+            )
+        ).all()
+    rows = sorted(
+        [(no, cls, line, att) for no, cls, line, att in items]
+        + [(line, "matched", line, att) for line, att in implicit]
+    )
+    found: dict[str, list[tuple[int | None, str | None]]] = {}
+    for _, cls, line_no, attempt in rows:
+        found.setdefault(cls, []).append((line_no, attempt))
+    return found
 
 
 async def count(ctx: Context, model: Any, *where: Any) -> int:
@@ -399,3 +424,19 @@ async def test_a_vnpay_settlement_file_is_read_with_its_layout(
         "refund_mismatch": [(3, await attempt_id(ctx, first))],
     }
     assert run.fees == 1_650 + 13_750
+
+
+async def test_staged_lines_belong_to_the_loading_transaction(ctx: Context) -> None:
+    """The COPY goes to the driver directly; it must still roll back with its transaction."""
+    from paygov.reconciliation import repository
+
+    line = Line(local(DAY, 10).astimezone(UTC), 1_000, None, None, None)
+
+    async def load_then_fail() -> None:
+        async with ctx.db.transaction() as session:
+            await repository.load_lines(session, [service.staged("rec_X", 1, line)])
+            raise RuntimeError("after the lines were sent")
+
+    with pytest.raises(RuntimeError):
+        await load_then_fail()
+    assert await count(ctx, StatementLine) == 0
