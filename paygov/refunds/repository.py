@@ -43,11 +43,13 @@ async def of_payment(session: AsyncSession, payment_id: str) -> list[Refund]:
 
 
 async def paid_attempt(session: AsyncSession, payment_id: str) -> Attempt | None:
-    """The first succeeded attempt of a payment: the one that took the money."""
+    """The attempt that succeeded first: the one that took the order's money (the ledger
+    posted the payment on it; a later success is an overpayment), whichever was opened
+    first."""
     result: Attempt | None = await session.scalar(
         select(Attempt)
         .where(Attempt.payment_id == payment_id, Attempt.status == "succeeded")
-        .order_by(Attempt.created_at, Attempt.id)
+        .order_by(Attempt.succeeded_at, Attempt.id)
         .limit(1)
     )
     return result

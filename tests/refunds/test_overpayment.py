@@ -158,3 +158,22 @@ class TestOverpaidThroughAnotherAttempt:
         assert (balances["clearing:bank-a"], balances["clearing:qr-b"]) == (0, 0)
         assert overpaid_balance(balances) == 0
         assert all(amount == 0 for amount in (await payables(ctx)).values())
+
+
+async def test_the_attempt_that_succeeded_first_took_the_order(
+    ctx: Context, api: httpx.AsyncClient
+) -> None:
+    """Started first is not paid first: the order's money is the first success's, the
+    overpayment the later one's, whatever order the attempts were opened in."""
+    card, qr = install(ctx, code="bank-a"), install(ctx, manual=True, code="qr-b")
+    payment_id = (await new_payment(api))["payment_id"]
+    opened_first, opened_second = (
+        await start(ctx, payment_id, card),
+        await start(ctx, payment_id, qr),
+    )
+    await tell(ctx, qr, opened_second)  # the QR transfer arrives first: the order is paid
+    await tell(ctx, card, opened_first)  # then the card payment: an overpayment
+    overpaid = (await refund(api, payment_id, 150_000, 300_000)).json()
+    assert (overpaid["provider"], overpaid["from_overpayment"]) == ("bank-a", 150_000)
+    order = (await refund(api, payment_id, 150_000, 150_000)).json()
+    assert (order["provider"], order["status"]) == ("qr-b", "pending_manual")
