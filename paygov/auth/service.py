@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +11,7 @@ from paygov.agencies.profile import AgencyProfile
 from paygov.audit import service as audit
 from paygov.auth import repository
 from paygov.auth.models import ApiKey
-from paygov.kit.crypto import keyed_hash
+from paygov.kit.crypto import keyed_hash, new_bearer
 from paygov.kit.errors import NotFound, Unauthorized
 from paygov.kit.ids import new_id
 
@@ -35,12 +34,12 @@ async def issue_key(
     session: AsyncSession, secret: bytes, agency: Agency, *, at: datetime, actor: str
 ) -> str:
     """Create a key for the agency; the clear key is returned here and never again."""
-    clear = key_prefix(agency.mode) + secrets.token_urlsafe(32)
+    bearer = new_bearer(secret, key_prefix(agency.mode))
     key = ApiKey(
         id=new_id("key"),
         agency_id=agency.id,
-        key_hash=keyed_hash(secret, clear),
-        display_prefix=clear[:12],
+        key_hash=bearer.stored_hash,
+        display_prefix=bearer.display_prefix,
         created_at=at,
         revoked_at=None,
     )
@@ -55,7 +54,7 @@ async def issue_key(
         subject_id=key.id,
         details={"agency_id": agency.id, "prefix": key.display_prefix},
     )
-    return clear
+    return bearer.clear
 
 
 async def revoke_key(session: AsyncSession, key_id: str, *, at: datetime, actor: str) -> ApiKey:

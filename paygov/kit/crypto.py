@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -64,6 +66,21 @@ class SecretBox:
 def keyed_hash(secret: bytes, value: str) -> str:
     """HMAC-SHA256 hex: how API keys are stored (fast to look up, useless if stolen)."""
     return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """A new bearer secret: shown once in clear, stored only as its HMAC."""
+
+    clear: str
+    stored_hash: str
+    display_prefix: str  # the first characters, so people can tell their secrets apart
+
+
+def new_bearer(secret: bytes, prefix: str) -> Bearer:
+    """An API key or staff token: `prefix` + 256 random bits."""
+    clear = prefix + secrets.token_urlsafe(32)
+    return Bearer(clear, keyed_hash(secret, clear), clear[:12])
 
 
 def canonical_json(value: Any) -> bytes:

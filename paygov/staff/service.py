@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.agencies import repository as agencies
 from paygov.audit import service as audit
-from paygov.kit.crypto import keyed_hash
+from paygov.kit.crypto import keyed_hash, new_bearer
 from paygov.kit.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from paygov.kit.ids import new_id
 from paygov.staff import repository
@@ -99,12 +98,12 @@ async def issue_token(
     user = await repository.user_by_email(session, email.strip().lower())
     if user is None:
         raise StaffUserNotFound(field="email")
-    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    bearer = new_bearer(secret, TOKEN_PREFIX)
     token = StaffToken(
         id=new_id("stk"),
         user_id=user.id,
-        token_hash=keyed_hash(secret, clear),
-        display_prefix=clear[:12],
+        token_hash=bearer.stored_hash,
+        display_prefix=bearer.display_prefix,
         created_at=at,
         revoked_at=None,
     )
@@ -119,7 +118,7 @@ async def issue_token(
         subject_id=token.id,
         details={"user_id": user.id, "prefix": token.display_prefix},
     )
-    return clear
+    return bearer.clear
 
 
 async def revoke_token(session: AsyncSession, token_id: str, *, at: datetime, actor: str) -> None:
