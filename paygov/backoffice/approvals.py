@@ -1,7 +1,8 @@
-"""Four eyes (DESIGN.md §11): refunds above the threshold and changes to an agency's
-beneficiary accounts are recorded as `staff_approvals` by one person and applied only when
-a different person, allowed to make that change, approves. Services flush; the route owns
-the transaction."""
+"""Four eyes (DESIGN.md §11): refunds above the threshold, changes to an agency's
+beneficiary accounts and manual corrections of reconciliation discrepancies
+(paygov/reconciliation/corrections.py) are recorded as `staff_approvals` by one person and
+applied only when a different person, allowed to make that change, approves. Services
+flush; the route owns the transaction."""
 
 from __future__ import annotations
 
@@ -28,12 +29,25 @@ from paygov.staff.models import StaffApproval
 from paygov.staff.roles import Permission, Staff
 
 # Who may ask for and decide each kind of change.
-PERMISSION = {"refund": Permission.REFUND, "beneficiary": Permission.ADMINISTER}
+PERMISSION = {
+    "refund": Permission.REFUND,
+    "beneficiary": Permission.ADMINISTER,
+    "correction": Permission.RESOLVE,
+}
+# The kinds the back office approvals page can show (its template knows how to draw them).
+# Corrections are decided through the finance API and `paygov reconciliation approve`
+# until the page learns them: add "correction" here when it does.
+PAGE_KINDS = frozenset({"refund", "beneficiary"})
 
 
 class ApprovalNotFound(NotFound):
     code = "approval_not_found"
     message = "No pending approval with this id."
+
+
+class ApprovalDecided(Conflict):
+    code = "approval_already_decided"
+    message = "This request was already approved or rejected."
 
 
 class OwnApproval(Forbidden):
@@ -57,9 +71,22 @@ class BeneficiaryChangeRefused(Conflict):
 
 
 def may_decide(staff: Staff, approval: StaffApproval) -> bool:
+    """Whether the back office approvals page offers `staff` this request to decide."""
+    return approval.kind in PAGE_KINDS and _permitted(staff, approval)
+
+
+def _permitted(staff: Staff, approval: StaffApproval) -> bool:
     return staff.may(PERMISSION[approval.kind]) and (
         approval.agency_id is None or staff.sees_agency(approval.agency_id)
     )
+
+
+def audit_subject(kind: str, subject_id: str, payload: dict[str, object]) -> tuple[str, str]:
+    """What the audit log files a request under: the payment whose money it moves, or the
+    agency whose accounts it changes."""
+    if kind == "correction":
+        return "payment", str(payload["payment_id"])
+    return ("payment" if kind == "refund" else "agency"), subject_id
 
 
 async def record_request(
@@ -91,13 +118,14 @@ async def record_request(
     )
     repository.add(session, approval)
     await session.flush()
+    subject_type, audited_id = audit_subject(kind, subject_id, payload)
     await audit.record(
         session,
         at=now,
         actor=staff.actor,
         action="approval.requested",
-        subject_type="payment" if kind == "refund" else "agency",
-        subject_id=subject_id,
+        subject_type=subject_type,
+        subject_id=audited_id,
         details={"approval_id": approval.id, "kind": kind, "amount": amount, **payload},
     )
     return approval
@@ -205,40 +233,63 @@ async def decide(
     *,
     approve: bool,
     reauthenticated: bool,
+    via: str | None = None,
 ) -> StaffApproval:
-    """A second person approves (the change is made now) or rejects a pending request."""
+    """A second person approves (the change is made now) or rejects a pending request.
+    Everything the change depends on is checked again when it is applied; a refusal
+    raises and the caller's transaction writes nothing. `via` (e.g. `cli:alice`) is noted
+    in the audit entry when the decision did not come through a staff session or token."""
     approval = await repository.approval(session, approval_id)
-    if approval is None or approval.status != "pending":
+    if approval is None:
         raise ApprovalNotFound(field="approval_id")
     if approval.agency_id is not None and not staff.sees_agency(approval.agency_id):
         raise ApprovalNotFound(field="approval_id")
-    if not may_decide(staff, approval):
+    if not _permitted(staff, approval):
         raise Forbidden(f"The {staff.role} role may not decide this {approval.kind} request.")
+    if approval.status != "pending":
+        raise ApprovalDecided(
+            f"Request {approval.id} was already {approval.status}.", field="approval_id"
+        )
     if approval.requested_by == staff.user_id:
         raise OwnApproval()
     if approve and not reauthenticated:
         raise ReauthRequired()
     now = ctx.clock.now()
     if approve:
-        approval.outcome = await _apply(session, ctx, approval, now)
+        approval.outcome = await _apply(session, ctx, approval, staff, now)
     approval.status = "approved" if approve else "rejected"
     approval.decided_by, approval.decided_at = staff.user_id, now
     await session.flush()
+    subject_type, audited_id = audit_subject(approval.kind, approval.subject_id, approval.payload)
+    details: dict[str, object] = {
+        "approval_id": approval.id,
+        "kind": approval.kind,
+        "outcome": approval.outcome,
+    }
+    if via is not None:
+        details["via"] = via
     await audit.record(
         session,
         at=now,
         actor=staff.actor,
         action="approval.approved" if approve else "approval.rejected",
-        subject_type="payment" if approval.kind == "refund" else "agency",
-        subject_id=approval.subject_id,
-        details={"approval_id": approval.id, "kind": approval.kind, "outcome": approval.outcome},
+        subject_type=subject_type,
+        subject_id=audited_id,
+        details=details,
     )
     return approval
 
 
-async def _apply(session: AsyncSession, ctx: Context, approval: StaffApproval, at: datetime) -> str:
+async def _apply(
+    session: AsyncSession, ctx: Context, approval: StaffApproval, staff: Staff, at: datetime
+) -> str:
     if approval.kind == "beneficiary":
         return await _apply_beneficiary(session, approval, at)
+    if approval.kind == "correction":
+        # Imported here: corrections records its requests through this module.
+        from paygov.reconciliation.corrections import apply as apply_correction
+
+        return await apply_correction(session, ctx, approval, staff)
     found = await repository.payment(session, approval.subject_id)
     assert found is not None
     assert approval.amount is not None

@@ -1,4 +1,6 @@
-"""`paygov reconcile` runs a provider's day; `paygov reconciliation …` reads and resolves."""
+"""`paygov reconcile` runs a provider's day; `paygov reconciliation …` reads, resolves, and
+asks for and decides manual corrections (four eyes: `--by EMAIL` names the staff user
+acting; the audit log also notes the operating-system user)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,17 @@ def day_argument(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def item_argument(text: str) -> int:
+    """An item number of a run (as the API takes it: 0 … 2**62)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 2**62:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an item number of a run")
+    return number
 
 
 def cmd_reconcile(args: argparse.Namespace) -> None:
@@ -83,6 +96,54 @@ def cmd_resolve(args: argparse.Namespace) -> None:
     run_async(command)
 
 
+def cmd_correct(args: argparse.Namespace) -> None:
+    from paygov.reconciliation import corrections
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            staff = await corrections.staff_by_email(session, args.by)
+            approval = await corrections.request_correction(
+                session,
+                ctx,
+                staff,
+                run_id=args.run_id,
+                item_id=args.item_no,
+                payment_id=args.payment,
+                reason=args.reason,
+                via=actor(),
+            )
+            view = await corrections.view_of(session, approval)
+        emit(view)
+
+    run_async(command)
+
+
+def cmd_decide(args: argparse.Namespace) -> None:
+    from paygov.reconciliation import corrections
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            staff = await corrections.staff_by_email(session, args.by)
+            approval = await corrections.decide_correction(
+                session, ctx, staff, args.approval_id, approve=args.approve, via=actor()
+            )
+            view = await corrections.view_of(session, approval)
+        emit(view)
+
+    run_async(command)
+
+
+def cmd_corrections(args: argparse.Namespace) -> None:
+    from paygov.reconciliation import corrections
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.read() as session:
+            status = None if args.status == "all" else args.status
+            emit(await corrections.corrections(session, status=status, limit=args.limit))
+
+    run_async(command)
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from paygov.reconciliation import service, views
     from paygov.reports.cli import output_of, write_file
@@ -122,9 +183,36 @@ def register(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None
     show.set_defaults(run=cmd_discrepancies)
     resolve = recon.add_parser("resolve", help="resolve a discrepancy with a reason")
     resolve.add_argument("run_id")
-    resolve.add_argument("item_id", type=int)
+    resolve.add_argument("item_id", type=item_argument)
     resolve.add_argument("--reason", required=True)
     resolve.set_defaults(run=cmd_resolve)
+    correct = recon.add_parser(
+        "correct",
+        help="ask to book a discrepancy's statement line to a payment order (a second"
+        " person approves)",
+    )
+    correct.add_argument("run_id")
+    correct.add_argument("item_no", type=item_argument)
+    correct.add_argument("--payment", required=True, metavar="PAYMENT_ID")
+    correct.add_argument("--by", required=True, metavar="EMAIL", help="the staff user asking")
+    correct.add_argument("--reason", default="", help="why the money is this order's")
+    correct.set_defaults(run=cmd_correct)
+    for name, approve in (("approve", True), ("reject", False)):
+        decide = recon.add_parser(
+            name,
+            help="approve a correction someone else asked for: its money is booked now"
+            if approve
+            else "reject a correction someone else asked for",
+        )
+        decide.add_argument("approval_id")
+        decide.add_argument("--by", required=True, metavar="EMAIL", help="the staff user deciding")
+        decide.set_defaults(run=cmd_decide, approve=approve)
+    listed = recon.add_parser("corrections", help="correction requests, newest first")
+    listed.add_argument(
+        "--status", choices=["pending", "approved", "rejected", "all"], default="pending"
+    )
+    listed.add_argument("--limit", type=int, default=100)
+    listed.set_defaults(run=cmd_corrections)
     report = recon.add_parser("report", help="a run's summary and every discrepancy, as a file")
     report.add_argument("run_id")
     report.add_argument("--format", choices=["csv", "xlsx"], help="default: from the suffix")

@@ -8,26 +8,77 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, String, bindparam, cast, func, insert, select, text, update
+import asyncpg
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Identity,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    false,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bank_adapters.statements.copyable import NotCopyable
 from paygov.kit.db import UtcDateTime
 from paygov.payments.models import Attempt, Payment
 from paygov.reconciliation.models import ReconItem, ReconRun, Resolution, StatementLine
 
-LINE_COLUMNS = (
-    "run_id",
-    "line_no",
-    "booked_at",
-    "amount",
-    "fee",
-    "kind",
-    "reversal",
-    "txn_ref",
-    "ref",
-    "bank_ref",
-    "memo",
+# The statement of the run being classified: a temporary table of the loading transaction
+# (dropped at its end, never written to the WAL). Only the lines a run gives an item are
+# kept, in recon_lines; the others are matched, counted in the run.
+STAGE = Table(
+    "recon_stage",
+    MetaData(),
+    Column("line_no", BigInteger, Identity(), nullable=False),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("kind", String(8)),  # NULL: a credit copied as it is, a payment
+    Column("reversal", Boolean, nullable=False, server_default=false()),
+    Column("txn_ref", Text),  # the statement's reference; NULL on a plain line: it is `ref`
+    Column("ref", Text),  # PayGov's txn_ref
+    Column("bank_ref", Text),
+    Column("memo", Text),
+    # Read in Python. A line copied as it is and not read is plain: a credit whose
+    # statement reference, copied into `ref`, is PayGov's txn_ref (see unread_lines).
+    Column("ref_known", Boolean, nullable=False, server_default=false()),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
 )
+READ = Table(
+    "recon_read",
+    MetaData(),
+    Column("line_no", BigInteger, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("ref", String(20)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+PENDING = Table(
+    "recon_pending",
+    MetaData(),
+    Column("ref", Text),
+    Column("lines", BigInteger),  # credits of the reference; NULL: an attempt no line names
+    Column("attempt_id", String(30)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+TEMPORARY_TABLES = (STAGE, READ, PENDING)
+STAGE_COLUMNS = tuple(column.name for column in STAGE.columns)
+# The columns of a statement CSV in PayGov's layout, in its order (bank_adapters copyable).
+COPIED_COLUMNS = ("booked_at", "amount", "ref", "memo", "bank_ref", "fee")
 SQLITE_BATCH = 5_000
 
 
@@ -123,21 +174,72 @@ async def discard_work(session: AsyncSession, run_id: str) -> None:
 # --- staging ----------------------------------------------------------------------------
 
 
-async def load_lines(
+async def create_stage(session: AsyncSession) -> None:
+    connection = await session.connection()
+    for table in TEMPORARY_TABLES:
+        if connection.dialect.name == "sqlite":  # no ON COMMIT DROP: dropped by drop_stage
+            await connection.execute(text(f"DROP TABLE IF EXISTS temp.{table.name}"))
+        await connection.run_sync(table.create)
+
+
+async def drop_stage(session: AsyncSession) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        for table in TEMPORARY_TABLES:
+            await session.execute(text(f"DROP TABLE temp.{table.name}"))
+
+
+def copies(session: AsyncSession) -> bool:
+    """Whether the database reads statement files itself (PostgreSQL's COPY)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """asyncpg's connection, inside the session's transaction (SQLAlchemy begins it at its
+    first statement; COPY goes to the driver directly and must not run in autocommit)."""
+    connection = await session.connection()
+    await connection.execute(text("SELECT 1"))
+    return (await connection.get_raw_connection()).driver_connection
+
+
+async def copy_statement(session: AsyncSession, chunks: Iterable[bytes]) -> bool:
+    """Stage a CSV statement in PayGov's layout, its rows (no header) in `chunks`, by one
+    COPY. False, with nothing staged, when the chunks stop on a text outside the plain
+    grammar (NotCopyable) or the database refuses a value: the caller reads the file."""
+    driver = await _driver(session)
+
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:  # checked here while the database parses the chunk before
+            yield chunk
+
+    savepoint = await session.begin_nested()
+    await session.connection()  # SQLAlchemy sends the SAVEPOINT at its next use of it
+    try:
+        await driver.copy_to_table(
+            "recon_stage",
+            source=source(),
+            columns=COPIED_COLUMNS,
+            format="csv",
+            force_null=("ref", "memo", "bank_ref"),
+        )
+    except (NotCopyable, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
+        await savepoint.rollback()
+        return False
+    await savepoint.commit()
+    return True
+
+
+async def stage_lines(
     session: AsyncSession, rows: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]]
 ) -> None:
-    """Stage lines (tuples in LINE_COLUMNS order): one streamed COPY on PostgreSQL."""
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        # SQLAlchemy begins the transaction at its first statement; the COPY below goes to
-        # the driver directly and must run inside that transaction, not in autocommit.
-        await connection.execute(text("SELECT 1"))
-        driver: Any = (await connection.get_raw_connection()).driver_connection
-        await driver.copy_records_to_table("recon_lines", records=rows, columns=LINE_COLUMNS)
+    """Stage lines read in Python (tuples in STAGE_COLUMNS order): one streamed COPY on
+    PostgreSQL, batched inserts on SQLite."""
+    if copies(session):
+        driver = await _driver(session)
+        await driver.copy_records_to_table("recon_stage", records=rows, columns=STAGE_COLUMNS)
         return
     async for batch in _batches(rows, SQLITE_BATCH):
         await session.execute(
-            insert(StatementLine), [dict(zip(LINE_COLUMNS, row, strict=True)) for row in batch]
+            insert(STAGE), [dict(zip(STAGE_COLUMNS, row, strict=True)) for row in batch]
         )
 
 
@@ -165,13 +267,118 @@ async def _each(
             yield row
 
 
+@dataclass(frozen=True)
+class Unread:
+    """A copied line whose kind and PayGov reference Python must still tell."""
+
+    line_no: int
+    booked_at: datetime
+    amount: int
+    fee: int
+    txn_ref: str | None
+    bank_ref: str | None
+    memo: str | None
+
+
+async def unread_lines(session: AsyncSession) -> AsyncIterator[Unread]:
+    """Copied lines that are not credits naming PayGov's reference: debits and credits
+    whose reference is in the memo (the grammar lets no other credit through)."""
+    result = await session.stream(
+        select(
+            STAGE.c.line_no,
+            STAGE.c.booked_at,
+            STAGE.c.amount,
+            STAGE.c.fee,
+            STAGE.c.ref,  # as copied: the statement's reference
+            STAGE.c.bank_ref,
+            STAGE.c.memo,
+        )
+        .where(~STAGE.c.ref_known, (STAGE.c.amount <= 0) | STAGE.c.ref.is_(None))
+        .execution_options(yield_per=2_000)
+    )
+    async for row in result:
+        yield Unread(*row)
+
+
+async def add_read(session: AsyncSession, rows: list[tuple[int, str, str | None]]) -> None:
+    """(line_no, kind, ref) of lines unread_lines gave, applied by apply_read."""
+    if rows:
+        await session.execute(
+            insert(READ), [{"line_no": no, "kind": kind, "ref": ref} for no, kind, ref in rows]
+        )
+
+
+async def apply_read(session: AsyncSession) -> None:
+    await session.execute(
+        update(STAGE)
+        .where(STAGE.c.line_no == READ.c.line_no)
+        .values(kind=READ.c.kind, txn_ref=STAGE.c.ref, ref=READ.c.ref, ref_known=True)
+    )
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    lines: int
+    amount: int
+    fees: int
+
+
+async def stage_totals(session: AsyncSession) -> LineTotals:
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(STAGE.c.amount), 0),
+                func.coalesce(func.sum(STAGE.c.fee), 0),
+            )
+        )
+    ).one()
+    return LineTotals(int(row[0]), int(row[1]), int(row[2]))
+
+
 # --- classification ---------------------------------------------------------------------
 
-PAYMENT_LINE = "l.amount > 0 AND l.kind IN ('payment', 'other') AND NOT l.reversal"
+# A staged line's kind and the statement's reference (see STAGE).
+KIND = "COALESCE(l.kind, 'payment')"
+TXN_REF = "CASE WHEN l.ref_known THEN l.txn_ref ELSE l.ref END"
+PAYMENT_LINE = (
+    "l.amount > 0 AND (l.kind IS NULL OR l.kind IN ('payment', 'other')) AND NOT l.reversal"
+)
 
-# Credits for payments. A line matched to an attempt of its own day is the common case and
-# is not written: a line of the run without an item is `matched` (see `counts`). Matches
-# that cross days are written (`carry`): later runs must know the attempt was seen.
+# One pass over the whole statement: its lines grouped by reference, fully joined with the
+# attempts that succeeded that day (or were held at the end of the day before). A group
+# of one credit that agrees with its attempt of the day is matched and goes no further
+# (the common case, not written: a line without an item is matched, see `counts`). What
+# is left is small: references whose credits need a closer look (no attempt of the day,
+# several credits, another amount, a succeeded_via of reconciliation) and attempts no
+# line names.
+FIND_PENDING = f"""
+INSERT INTO recon_pending (ref, lines, attempt_id)
+SELECT g.ref, g.lines, d.id
+FROM (
+    SELECT l.ref, SUM(CASE WHEN {PAYMENT_LINE} THEN 1 ELSE 0 END) AS lines,
+           MIN(CASE WHEN {PAYMENT_LINE} THEN l.amount END) AS amount
+    FROM recon_stage l
+    GROUP BY l.ref
+) g
+FULL JOIN (
+    SELECT a.id, a.txn_ref, a.amount, a.succeeded_at, a.succeeded_via, a.transfers
+    FROM attempts a
+    WHERE a.provider = :provider AND a.status = 'succeeded'
+      AND ((a.succeeded_at >= :day_start AND a.succeeded_at < :day_end)
+           OR a.id IN (SELECT i.attempt_id FROM recon_items i
+                       WHERE i.run_id = :previous AND i.class = 'held' AND i.carry))
+) d ON d.txn_ref = g.ref
+WHERE g.lines IS NULL
+   OR (g.lines > 0 AND NOT (
+        d.id IS NOT NULL AND g.lines = 1 AND g.amount = d.amount AND d.transfers >= 1
+        AND (d.succeeded_via IS NULL OR d.succeeded_via <> 'reconciliation')
+        AND d.succeeded_at >= :day_start AND d.succeeded_at < :day_end))
+"""
+
+# The credits of those references (and credits naming none), each given its class; the
+# n-th credit for an attempt paid by fewer transfers is a duplicate. Matches that cross
+# days are written (`carry`): later runs must know the attempt was seen.
 CLASSIFY_PAYMENT_LINES = f"""
 INSERT INTO recon_items (run_id, item_no, class, line_no, attempt_id, bank_amount,
                          paygov_amount, carry, correctable)
@@ -184,29 +391,30 @@ FROM (
             WHEN l.amount <> a.amount THEN 'amount_mismatch'
             WHEN a.status <> 'succeeded' OR a.succeeded_via = 'reconciliation'
                 THEN 'missing_at_paygov'
-            WHEN COALESCE(d.nth, 1) > a.transfers THEN 'duplicate_at_bank'
+            WHEN l.nth > a.transfers THEN 'duplicate_at_bank'
             ELSE 'matched'
         END AS cls,
         a.id AS attempt_id, l.amount AS bank_amount, a.amount AS paygov_amount,
         a.id IS NOT NULL AND (a.succeeded_at IS NULL OR a.succeeded_at < :day_start
                               OR a.succeeded_at >= :day_end) AS carry,
         a.id IS NOT NULL AND a.status <> 'succeeded' AND l.amount = a.amount AS correctable
-    FROM recon_lines l
+    FROM (
+        SELECT l.line_no, l.amount, l.ref,
+            row_number() OVER (PARTITION BY l.ref ORDER BY l.booked_at, l.line_no) AS nth
+        FROM recon_stage l
+        JOIN recon_pending p ON p.ref = l.ref AND p.lines > 0
+        WHERE {PAYMENT_LINE}
+        UNION ALL
+        SELECT l.line_no, l.amount, l.ref, 1
+        FROM recon_stage l
+        WHERE {PAYMENT_LINE} AND l.ref IS NULL
+    ) l
     LEFT JOIN attempts a ON a.txn_ref = l.ref AND a.provider = :provider
-    LEFT JOIN (
-        SELECT line_no, row_number() OVER (PARTITION BY ref ORDER BY booked_at, line_no) AS nth
-        FROM recon_lines l
-        WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IN (
-            SELECT l.ref FROM recon_lines l
-            WHERE l.run_id = :run AND {PAYMENT_LINE} AND l.ref IS NOT NULL
-            GROUP BY l.ref HAVING count(*) > 1)
-    ) d ON d.line_no = l.line_no
-    WHERE l.run_id = :run AND {PAYMENT_LINE}
 ) c
 WHERE cls <> 'matched' OR carry
 """
 
-# Debits, reversals and fee lines: few, so the refund is found by correlated lookups.
+# Debits, reversals and fee lines: few, so attempts and refunds are found by lookups.
 CLASSIFY_OTHER_LINES = f"""
 INSERT INTO recon_items (run_id, item_no, class, line_no, attempt_id, refund_id, bank_amount,
                          paygov_amount, carry, correctable)
@@ -222,22 +430,24 @@ SELECT CAST(:run AS VARCHAR(30)), m.line_no, CASE
     END,
     m.line_no, m.attempt_id, m.refund_id, m.amount, -r.amount, FALSE, FALSE
 FROM (
-    SELECT l.line_no, l.kind, l.reversal, l.amount, a.id AS attempt_id,
+    SELECT o.line_no, o.kind, o.reversal, o.amount, a.id AS attempt_id,
         COALESCE(
-            (SELECT r.id FROM refunds r WHERE r.id = l.txn_ref AND r.provider = :provider),
+            (SELECT r.id FROM refunds r WHERE r.id = o.txn_ref AND r.provider = :provider),
             (SELECT min(r.id) FROM refunds r
              WHERE r.payment_id = a.payment_id AND r.attempt_id = a.id
-               AND r.amount = -l.amount)
+               AND r.amount = -o.amount)
         ) AS refund_id
-    FROM recon_lines l
-    LEFT JOIN attempts a ON a.txn_ref = l.ref AND a.provider = :provider
-    WHERE l.run_id = :run AND NOT ({PAYMENT_LINE})
+    FROM (
+        SELECT l.line_no, {KIND} AS kind, l.reversal, l.amount, {TXN_REF} AS txn_ref, l.ref
+        FROM recon_stage l
+        WHERE NOT ({PAYMENT_LINE})
+    ) o
+    LEFT JOIN attempts a ON a.txn_ref = o.ref AND a.provider = :provider
 ) m
 LEFT JOIN refunds r ON r.id = m.refund_id
 """
 
-# Succeeded attempts of the day (and those held at the end of the day before) that no
-# line claimed; attempts claimed by another day's line are skipped.
+# Attempts no line names, unless a line of another day claimed them.
 NEXT_ITEM = "(SELECT COALESCE(MAX(n.item_no), 0) FROM recon_items n WHERE n.run_id = :run)"
 
 CLASSIFY_ATTEMPTS = f"""
@@ -247,12 +457,9 @@ SELECT CAST(:run AS VARCHAR(30)),
     {NEXT_ITEM} + row_number() OVER (ORDER BY a.succeeded_at, a.id),
     CASE WHEN a.succeeded_at >= :hold_from THEN 'held' ELSE 'missing_at_bank' END,
     a.id, a.amount, a.succeeded_at >= :hold_from, FALSE
-FROM attempts a
-LEFT JOIN recon_lines seen ON seen.run_id = :run AND seen.ref = a.txn_ref
-WHERE a.provider = :provider AND a.status = 'succeeded' AND seen.run_id IS NULL
-  AND ((a.succeeded_at >= :day_start AND a.succeeded_at < :day_end)
-       OR a.id IN (SELECT i.attempt_id FROM recon_items i
-                   WHERE i.run_id = :previous AND i.class = 'held' AND i.carry))
+FROM recon_pending p
+JOIN attempts a ON a.id = p.attempt_id
+WHERE p.lines IS NULL
   AND NOT EXISTS (
       SELECT 1 FROM recon_items i JOIN recon_runs r ON r.id = i.run_id
       WHERE i.carry AND i.attempt_id = a.id AND i.class <> 'held'
@@ -271,6 +478,16 @@ WHERE f.provider = :provider AND f.status = 'succeeded' AND mine.run_id IS NULL
   AND f.updated_at >= :day_start AND f.updated_at < :day_end
 """
 
+# The lines the run gave an item, kept with the run (the staged statement goes with the
+# transaction).
+KEEP_LINES = f"""
+INSERT INTO recon_lines (run_id, line_no, booked_at, amount, fee, kind, reversal, txn_ref, ref,
+                         bank_ref, memo)
+SELECT CAST(:run AS VARCHAR(30)), l.line_no, l.booked_at, l.amount, l.fee, {KIND}, l.reversal,
+    substr({TXN_REF}, 1, 64), l.ref, substr(l.bank_ref, 1, 64), l.memo
+FROM recon_stage l
+WHERE l.line_no IN (SELECT i.line_no FROM recon_items i WHERE i.run_id = :run)
+"""
 
 INSTANTS = ("day_start", "day_end", "hold_from")
 
@@ -291,11 +508,9 @@ async def classify(
     window: Window,
     previous_run: str | None,
 ) -> None:
-    """Give every staged line and every succeeded attempt of the day exactly one class."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Fresh statistics of the lines just loaded, else the planner guesses an empty table;
-        # memory enough to hash a million lines without spilling to disk.
-        await session.execute(text("ANALYZE recon_lines"))
+    """Give every staged line and every succeeded attempt of the day exactly one class;
+    keep the lines given an item."""
+    if copies(session):  # memory enough to hash a million lines without spilling to disk
         await session.execute(text("SET LOCAL work_mem = '256MB'"))
     params = {
         "run": run_id,
@@ -306,8 +521,20 @@ async def classify(
         "hold_from": window.hold_from,
         "previous": previous_run or "",
     }
+    # Statistics of what was just written, for the next statement's plan: temporary tables
+    # have no autovacuum, and the run's items and lines are read next (corrections, report).
+    await _analyze(session, "recon_stage")
+    await session.execute(_bound(FIND_PENDING), params)
+    await _analyze(session, "recon_pending")
     for sql in (CLASSIFY_PAYMENT_LINES, CLASSIFY_OTHER_LINES, CLASSIFY_ATTEMPTS, CLASSIFY_REFUNDS):
         await session.execute(_bound(sql), params)
+    await session.execute(text(KEEP_LINES), {"run": run_id})
+    await _analyze(session, "recon_items, recon_lines")
+
+
+async def _analyze(session: AsyncSession, tables: str) -> None:
+    if copies(session):
+        await session.execute(text(f"ANALYZE {tables}"))
 
 
 async def counts(session: AsyncSession, run_id: str) -> list[Any]:
@@ -324,26 +551,6 @@ async def counts(session: AsyncSession, run_id: str) -> list[Any]:
         .group_by(ReconItem.cls)
     )
     return list(result.all())
-
-
-@dataclass(frozen=True)
-class LineTotals:
-    lines: int
-    amount: int
-    fees: int
-
-
-async def line_totals(session: AsyncSession, run_id: str) -> LineTotals:
-    row = (
-        await session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(StatementLine.amount), 0),
-                func.coalesce(func.sum(StatementLine.fee), 0),
-            ).where(StatementLine.run_id == run_id)
-        )
-    ).one()
-    return LineTotals(int(row[0]), int(row[1]), int(row[2]))
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,51 @@ class Resolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000, examples=["Bank confirmed the reversal."])
+
+
+class RequestCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="the payment order whose money the line is",
+        examples=["pay_01JDQ5Z6R4N7X2K9W3B8C5V1TM"],
+    )
+    reason: str = Field(
+        default="",
+        max_length=500,
+        description="why this money is this order's (kept in the resolution)",
+        examples=["Người nộp xác nhận chuyển khoản cho hồ sơ HS-2026-000123, ghi sai nội dung."],
+    )
+
+
+class CorrectionOut(BaseModel):
+    approval_id: str = Field(examples=["apr_01JDQ5Z6R4N7X2K9W3B8C5V1TM"])
+    status: str = Field(description="pending, approved or rejected")
+    run_id: str = Field(description="the run the correction was asked on")
+    item_id: int
+    provider: str
+    date: str
+    subject: str = Field(description="the line, as resolutions name it (`line:{bank ref}`)")
+    class_: str = Field(alias="class")
+    line_no: int
+    bank_ref: str | None
+    booked_at: str
+    amount: int = Field(description="VND: the line's money")
+    payment_id: str
+    effect: str = Field(
+        description="payment (the order was not paid: the amounts agree) or overpayment"
+        " (the order was paid already: the money is offered for refund)"
+    )
+    reason: str
+    requested_by: str
+    requested_at: str
+    decided_by: str | None
+    decided_at: str | None
+    txn_ref: str | None = Field(description="once approved: the attempt that took the money")
+
+
+class CorrectionList(BaseModel):
+    items: list[CorrectionOut]

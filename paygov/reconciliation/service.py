@@ -13,7 +13,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bank_adapters.base import ProviderEvent, StatementFileOnly
 from bank_adapters.base import StatementLine as Line
 from bank_adapters.statements import StatementError
+from bank_adapters.statements.copyable import copy_chunks
 from bank_adapters.vietqr.adapter import find_txn_ref
 from paygov.audit import service as audit
 from paygov.callbacks import service as callbacks
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MIDNIGHT_WINDOW = timedelta(minutes=60)
 CORRECTION_BATCH = 100
+READ_BATCH = 5_000
 OUR_TXN_REF = re.compile(r"PG[0-9A-Z]{14}")
 
 
@@ -93,19 +95,20 @@ def our_ref(line: Line) -> str | None:
     return find_txn_ref(line.memo) if line.memo else None
 
 
-def staged(run_id: str, line_no: int, line: Line) -> tuple[Any, ...]:
+def staged(line_no: int, line: Line) -> tuple[Any, ...]:
+    """A line read in Python, in repository.STAGE_COLUMNS order."""
     return (
-        run_id,
         line_no,
         line.booked_at,
         line.amount,
         line.fee,
         line_kind(line),
         line.reversal,
-        line.txn_ref[:64] if line.txn_ref else None,
+        line.txn_ref,
         our_ref(line),
-        line.provider_txn_id[:64] if line.provider_txn_id else None,
+        line.provider_txn_id,
         line.memo,
+        True,
     )
 
 
@@ -131,16 +134,7 @@ async def reconcile(
         )
     run_id = await _start(ctx, provider, day, actor, path)
     try:
-        if path is None:
-            fetched = hashlib.sha256()
-            await _load(ctx, provider, run_id, provider.adapter.fetch_statement(day), fetched)
-            digest = fetched.hexdigest()
-        else:
-            with path.open("rb") as raw:
-                hashing = _Hashing(raw)
-                lines = sources.read(provider, io.BufferedReader(hashing, 1 << 16), path.name)
-                await _load(ctx, provider, run_id, lines)
-                digest = hashing.hexdigest()
+        await _load_and_classify(ctx, provider, run_id, day, path)
     except (StatementError, StatementFileOnly, StatementRefused) as exc:
         await _fail(ctx, run_id, str(exc))
         if isinstance(exc, StatementRefused):
@@ -149,7 +143,7 @@ async def reconcile(
     except BaseException as exc:
         await _fail(ctx, run_id, f"{type(exc).__name__}: {exc}"[:500])
         raise
-    return await _classify_and_finish(ctx, provider, run_id, day, digest, actor)
+    return await _correct_and_finish(ctx, provider, run_id, day, actor)
 
 
 async def _start(
@@ -202,8 +196,7 @@ async def _start(
 class _Stager:
     """Numbers each line, checks its currency, and gives the row the staging table takes."""
 
-    def __init__(self, run_id: str, provider: LiveProvider, digest: Any) -> None:
-        self.run_id = run_id
+    def __init__(self, provider: LiveProvider, digest: Any) -> None:
         self.provider = provider.code
         self.currency = sources.currency(provider)
         self.digest = digest
@@ -218,28 +211,87 @@ class _Stager:
                 f"the statement is in {line.currency}; {self.provider} settles in"
                 f" {self.currency} (line {self.line_no}): nothing was imported"
             )
-        return staged(self.run_id, self.line_no, line)
+        return staged(self.line_no, line)
 
 
-async def _load(
-    ctx: Context,
-    provider: LiveProvider,
-    run_id: str,
-    lines: Iterable[Line] | AsyncIterable[Line],
-    digest: Any = None,
+async def _load_and_classify(
+    ctx: Context, provider: LiveProvider, run_id: str, day: date, path: Path | None
 ) -> None:
-    """Stage every line in one transaction: a bad line leaves nothing loaded. Lines are
-    read while PostgreSQL takes the previous ones (one streamed COPY). `digest`, a hashlib
-    object, takes each line (what a run fetched from an API is recorded by)."""
-    stage = _Stager(run_id, provider, digest)
-    rows: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]]
-    if isinstance(lines, AsyncIterable):
-        rows = (stage(line) async for line in lines)
-    else:
-        rows = map(stage, lines)
+    """Stage the statement and classify it in one transaction: a bad line or a crash
+    leaves nothing. The run records the totals, the counts and what it read."""
     async with ctx.db.transaction() as session:
-        await repository.load_lines(session, rows)
-    crash_point("reconcile_after_load")
+        await repository.create_stage(session)
+        digest = await _stage(session, provider, day, path)
+        crash_point("reconcile_after_load")
+        await _read_the_rest(session, provider)
+        previous = await repository.current_run(session, provider.code, day - timedelta(days=1))
+        await repository.classify(
+            session,
+            run_id=run_id,
+            provider=provider.code,
+            day=day,
+            window=window(ctx, day),
+            previous_run=previous.id if previous else None,
+        )
+        totals = await repository.stage_totals(session)
+        await repository.drop_stage(session)
+        run = await _heartbeat(ctx, session, run_id)
+        run.lines, run.fees, run.input_sha256 = totals.lines, totals.fees, digest
+        run.counts = _summary(await repository.counts(session, run_id), totals)
+    crash_point("reconcile_after_classify")
+
+
+async def _stage(
+    session: AsyncSession, provider: LiveProvider, day: date, path: Path | None
+) -> str:
+    """Load the statement into the staging table; the SHA-256 of what was read.
+
+    A CSV file in PayGov's layout goes to PostgreSQL's COPY as it is, checked chunk by
+    chunk as it goes (bank_adapters.statements.copyable); any other statement, or a file
+    the check or the database turns down, is read line by line in Python."""
+    if path is None:
+        fetched = hashlib.sha256()
+        stage = _Stager(provider, fetched)
+        rows = (stage(line) async for line in provider.adapter.fetch_statement(day))
+        await repository.stage_lines(session, rows)
+        return fetched.hexdigest()
+    if repository.copies(session) and sources.copyable(provider, path.name):
+        with path.open("rb") as raw:
+            hashing = _Hashing(raw)
+            chunks = copy_chunks(io.BufferedReader(hashing, 1 << 16))
+            if await repository.copy_statement(session, chunks):
+                return hashing.hexdigest()
+        log.info("%s: not in the plain CSV grammar, read line by line", path.name)
+    with path.open("rb") as raw:
+        hashing = _Hashing(raw)
+        lines = sources.read(provider, io.BufferedReader(hashing, 1 << 16), path.name)
+        await repository.stage_lines(session, map(_Stager(provider, None), lines))
+        return hashing.hexdigest()
+
+
+async def _read_the_rest(session: AsyncSession, provider: LiveProvider) -> None:
+    """Kind and PayGov reference of the copied lines that need Python: debits, and credits
+    whose reference is in their memo (found as the VietQR adapter finds it)."""
+    currency = sources.currency(provider)
+    batch: list[tuple[int, str, str | None]] = []
+    async for row in repository.unread_lines(session):
+        line = Line(
+            row.booked_at,
+            row.amount,
+            row.txn_ref,
+            row.memo,
+            row.bank_ref,
+            row.fee,
+            False,
+            currency,
+            None,
+        )
+        batch.append((row.line_no, line_kind(line), our_ref(line)))
+        if len(batch) == READ_BATCH:
+            await repository.add_read(session, batch)
+            batch = []
+    await repository.add_read(session, batch)
+    await repository.apply_read(session)
 
 
 async def _fail(ctx: Context, run_id: str, error: str) -> None:
@@ -251,21 +303,9 @@ async def _fail(ctx: Context, run_id: str, error: str) -> None:
         run.status, run.error, run.finished_at = "failed", error[:2000], ctx.clock.now()
 
 
-async def _classify_and_finish(
-    ctx: Context, provider: LiveProvider, run_id: str, day: date, digest: str | None, actor: str
+async def _correct_and_finish(
+    ctx: Context, provider: LiveProvider, run_id: str, day: date, actor: str
 ) -> ReconRun:
-    async with ctx.db.transaction() as session:
-        previous = await repository.current_run(session, provider.code, day - timedelta(days=1))
-        await repository.classify(
-            session,
-            run_id=run_id,
-            provider=provider.code,
-            day=day,
-            window=window(ctx, day),
-            previous_run=previous.id if previous else None,
-        )
-        await _heartbeat(ctx, session, run_id)
-    crash_point("reconcile_after_classify")
     async with ctx.db.read() as session:
         to_correct = await repository.correctable(session, run_id)
     for start in range(0, len(to_correct), CORRECTION_BATCH):
@@ -273,10 +313,7 @@ async def _classify_and_finish(
     async with ctx.db.transaction() as session:
         run = await repository.get_run(session, run_id, for_update=True)
         assert run is not None
-        totals = await repository.line_totals(session, run_id)
-        await _book_fees(ctx, session, run, totals.fees)
-        run.lines, run.fees, run.input_sha256 = totals.lines, totals.fees, digest
-        run.counts = _summary(await repository.counts(session, run_id), totals)
+        await _book_fees(ctx, session, run, run.fees)
         run.status, run.finished_at = "completed", ctx.clock.now()
         await repository.supersede(session, provider.code, day, keep=run_id)
         await audit.record(
@@ -286,16 +323,17 @@ async def _classify_and_finish(
             action="reconciliation.completed",
             subject_type="reconciliation_run",
             subject_id=run_id,
-            details={"provider": provider.code, "day": day.isoformat(), "lines": totals.lines},
+            details={"provider": provider.code, "day": day.isoformat(), "lines": run.lines},
         )
     return run
 
 
-async def _heartbeat(ctx: Context, session: AsyncSession, run_id: str) -> None:
+async def _heartbeat(ctx: Context, session: AsyncSession, run_id: str) -> ReconRun:
     run = await repository.get_run(session, run_id, for_update=True)
     if run is None or run.status != "running":
         raise RunInProgress(f"Run {run_id} was taken over by another run.")
     run.heartbeat_at = ctx.clock.now()
+    return run
 
 
 async def _correct(

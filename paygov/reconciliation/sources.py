@@ -65,6 +65,19 @@ def currency(provider: LiveProvider) -> str:
 
 def read(provider: LiveProvider, stream: BinaryIO, name: str) -> Iterator[StatementLine]:
     """The file's lines, streamed; the format from the provider's settings or the name."""
+    mapping = csv_mapping(provider, name)
+    return read_camt053(stream) if mapping is None else read_csv(stream, mapping)
+
+
+def copyable(provider: LiveProvider, name: str) -> bool:
+    """Whether the file may go to the database as it is (bank_adapters copyable): a CSV
+    file in PayGov's layout, for a provider that settles in its currency."""
+    mapping = csv_mapping(provider, name)
+    return mapping == PAYGOV_STATEMENT_CSV and currency(provider) == mapping.default_currency
+
+
+def csv_mapping(provider: LiveProvider, name: str) -> CsvMapping | None:
+    """How the file's CSV is read; None for a camt.053 file."""
     config = config_of(provider)
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
     kind = config.format or FORMATS_BY_SUFFIX.get(suffix)
@@ -75,6 +88,6 @@ def read(provider: LiveProvider, stream: BinaryIO, name: str) -> Iterator[Statem
             field="file",
         )
     if kind == "camt053":
-        return read_camt053(stream)
+        return None
     layout = config.layout or DEFAULT_LAYOUT.get(provider.protocol, "paygov")
-    return read_csv(stream, config.csv or CSV_LAYOUTS[layout])
+    return config.csv or CSV_LAYOUTS[layout]

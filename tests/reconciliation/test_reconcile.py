@@ -20,7 +20,7 @@ from paygov.kit.context import Context
 from paygov.ledger import repository as ledger
 from paygov.payments.models import Attempt
 from paygov.providers.live import LiveProvider
-from paygov.reconciliation import service
+from paygov.reconciliation import service, sources
 from paygov.reconciliation.models import ReconItem, ReconRun, StatementLine
 from paygov.webhooks.models import WebhookEvent
 from tests.payments_flow.test_attempts import new_payment, provider, read, start, tell
@@ -66,10 +66,12 @@ async def reconcile(ctx: Context, path: Path, day: date = DAY) -> ReconRun:
     return await service.reconcile(ctx, provider_code=CODE, day=day, actor="test", path=path)
 
 
-async def classes(ctx: Context, run_id: str) -> dict[str, list[tuple[int | None, str | None]]]:
+async def classes(
+    ctx: Context, run_id: str, statement: Path | list[Line]
+) -> dict[str, list[tuple[int | None, str | None]]]:
     """Per class, the (line_no, attempt_id) of each line and attempt, in item order. A line
     without an item is matched to the attempt its reference names (the run does not write
-    same-day matches)."""
+    same-day matches): read again from the statement the run was given."""
     async with ctx.db.read() as session:
         run = await session.get(ReconRun, run_id)
         assert run is not None
@@ -80,19 +82,22 @@ async def classes(ctx: Context, run_id: str) -> dict[str, list[tuple[int | None,
                 ).where(ReconItem.run_id == run_id)
             )
         ).all()
-        implicit = (
-            await session.execute(
-                select(StatementLine.line_no, Attempt.id)
-                .outerjoin(
-                    Attempt,
-                    (Attempt.txn_ref == StatementLine.ref) & (Attempt.provider == run.provider),
+        lines = statement
+        if isinstance(statement, Path):
+            bank = ctx.providers.get(run.provider)
+            with statement.open("rb") as file:
+                lines = list(sources.read(bank, file, statement.name))
+        assert run.lines == len(lines)
+        implicit = []
+        with_items = {line for _, _, line, _ in items if line}
+        for line_no, line in enumerate(lines, 1):
+            if line_no not in with_items:
+                attempt = await session.scalar(
+                    select(Attempt.id).where(
+                        Attempt.txn_ref == service.our_ref(line), Attempt.provider == run.provider
+                    )
                 )
-                .where(
-                    StatementLine.run_id == run_id,
-                    StatementLine.line_no.not_in([line for _, _, line, _ in items if line]),
-                )
-            )
-        ).all()
+                implicit.append((line_no, attempt))
     rows = sorted(
         [(no, cls, line, att) for no, cls, line, att in items]
         + [(line, "matched", line, att) for line, att in implicit]
@@ -163,7 +168,7 @@ async def test_every_class_is_planted_and_found(
     path = await day.plant(ctx, api, tmp_path)
     run = await reconcile(ctx, path)
     r = day.refs
-    found = await classes(ctx, run.id)
+    found = await classes(ctx, run.id, path)
     ids = {name: await attempt_id(ctx, ref) for name, ref in r.items()}
 
     assert found["matched"] == [
@@ -225,7 +230,7 @@ async def test_money_for_an_open_attempt_is_corrected_once_with_audit_and_webhoo
     )
     assert await count(ctx, AuditEntry, AuditEntry.action == "reconciliation.corrected") == 1
     # Same final classes; the first run is superseded by the second.
-    assert await classes(ctx, first.id) == await classes(ctx, second.id)
+    assert await classes(ctx, first.id, path) == await classes(ctx, second.id, path)
     async with ctx.db.read() as session:
         statuses = dict((await session.execute(select(ReconRun.id, ReconRun.status))).all())
     assert statuses == {first.id: "superseded", second.id: "completed"}
@@ -253,14 +258,14 @@ async def test_the_midnight_window_holds_a_day_before_missing(
     lost = await paid(ctx, api, bank, 21_000)
     at(ctx, local(DAY + timedelta(days=2), 1, 30))
     first = await reconcile(ctx, camt.write(tmp_path / "d1.xml", []))
-    assert set(await classes(ctx, first.id)) == {"held"}
+    assert set(await classes(ctx, first.id, [])) == {"held"}
     # The bank booked one of them just after midnight: it is in the next day's statement.
     next_day = camt.write(
         tmp_path / "d2.xml",
         [credit(local(DAY + timedelta(days=1), 0, 20), 20_000, late, bank_ref="N1")],
     )
     second = await reconcile(ctx, next_day, day=DAY + timedelta(days=1))
-    assert await classes(ctx, second.id) == {
+    assert await classes(ctx, second.id, next_day) == {
         "matched": [(1, await attempt_id(ctx, late))],
         "missing_at_bank": [(None, await attempt_id(ctx, lost))],
     }
@@ -274,12 +279,11 @@ async def test_a_line_of_the_previous_evening_settles_an_attempt_recorded_after_
     at(ctx, local(DAY + timedelta(days=1), 0, 5))
     ref = await paid(ctx, api, bank, 33_000)
     at(ctx, local(DAY + timedelta(days=2), 1, 30))
-    first = await reconcile(
-        ctx, camt.write(tmp_path / "a.xml", [credit(local(DAY, 23, 55), 33_000, ref)])
-    )
-    assert await classes(ctx, first.id) == {"matched": [(1, await attempt_id(ctx, ref))]}
+    path = camt.write(tmp_path / "a.xml", [credit(local(DAY, 23, 55), 33_000, ref)])
+    first = await reconcile(ctx, path)
+    assert await classes(ctx, first.id, path) == {"matched": [(1, await attempt_id(ctx, ref))]}
     second = await reconcile(ctx, camt.write(tmp_path / "b.xml", []), day=DAY + timedelta(days=1))
-    assert await classes(ctx, second.id) == {}
+    assert await classes(ctx, second.id, []) == {}
 
 
 async def test_no_false_match_across_providers_or_amounts(
@@ -299,7 +303,7 @@ async def test_no_false_match_across_providers_or_amounts(
         ],
     )
     run = await reconcile(ctx, path)
-    assert await classes(ctx, run.id) == {
+    assert await classes(ctx, run.id, path) == {
         "missing_at_paygov": [(1, None)],
         "amount_mismatch": [(2, await attempt_id(ctx, ours))],
     }
@@ -395,7 +399,8 @@ async def test_the_worker_reconciles_yesterday_once_after_the_hour(
     assert run is not None
     assert run.started_by == "worker:nightly"
     assert run.source == "fetch"
-    assert await classes(ctx, run.id) == {"matched": [(1, await attempt_id(ctx, ref))]}
+    fetched = [line async for line in fetch_statement(DAY)]
+    assert await classes(ctx, run.id, fetched) == {"matched": [(1, await attempt_id(ctx, ref))]}
 
 
 async def test_a_vnpay_settlement_file_is_read_with_its_layout(
@@ -419,14 +424,14 @@ async def test_a_vnpay_settlement_file_is_read_with_its_layout(
         encoding="utf-8-sig",
     )
     run = await reconcile(ctx, path)
-    assert await classes(ctx, run.id) == {
+    assert await classes(ctx, run.id, path) == {
         "matched": [(1, await attempt_id(ctx, first)), (2, await attempt_id(ctx, second))],
         "refund_mismatch": [(3, await attempt_id(ctx, first))],
     }
     assert run.fees == 1_650 + 13_750
 
 
-async def test_staged_lines_belong_to_the_loading_transaction(ctx: Context) -> None:
+async def test_a_copied_statement_belongs_to_the_loading_transaction(ctx: Context) -> None:
     """The COPY goes to the driver directly; it must still roll back with its transaction."""
     from paygov.reconciliation import repository
 
@@ -434,7 +439,9 @@ async def test_staged_lines_belong_to_the_loading_transaction(ctx: Context) -> N
 
     async def load_then_fail() -> None:
         async with ctx.db.transaction() as session:
-            await repository.load_lines(session, [service.staged("rec_X", 1, line)])
+            await repository.create_stage(session)
+            await repository.stage_lines(session, [service.staged(1, line)])
+            await repository.drop_stage(session)
             raise RuntimeError("after the lines were sent")
 
     with pytest.raises(RuntimeError):
