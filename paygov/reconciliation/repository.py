@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     select,
     text,
     update,
@@ -35,32 +36,40 @@ from paygov.kit.db import UtcDateTime
 from paygov.payments.models import Attempt, Payment
 from paygov.reconciliation.models import ReconItem, ReconRun, Resolution, StatementLine
 
+
 # The statement of the run being classified: a temporary table of the loading transaction
 # (dropped at its end, never written to the WAL). Only the lines a run gives an item are
 # kept, in recon_lines; the others are matched, counted in the run.
-STAGE = Table(
-    "recon_stage",
-    MetaData(),
-    Column("line_no", BigInteger, Identity(), nullable=False),
-    Column("booked_at", UtcDateTime, nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("fee", BigInteger, nullable=False),
-    Column("kind", String(8)),  # NULL: a credit copied as it is, a payment
-    Column("reversal", Boolean, nullable=False, server_default=false()),
-    Column("txn_ref", Text),  # the statement's reference; NULL on a plain line: it is `ref`
-    Column("ref", Text),  # PayGov's txn_ref
-    Column("bank_ref", Text),
-    Column("memo", Text),
-    # Read in Python. A line copied as it is and not read is plain: a credit whose
-    # statement reference, copied into `ref`, is PayGov's txn_ref (see unread_lines).
-    Column("ref_known", Boolean, nullable=False, server_default=false()),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
+def _statement(name: str) -> Table:
+    return Table(
+        name,
+        MetaData(),
+        # Numbered in the order COPY reads the rows; numbers handed out a thousand at a
+        # time, not one sequence call a row.
+        Column("line_no", BigInteger, Identity(cache=10_000), nullable=False),
+        Column("booked_at", UtcDateTime, nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("fee", BigInteger, nullable=False),
+        Column("kind", String(8)),  # NULL: a credit copied as it is, a payment
+        Column("reversal", Boolean, nullable=False, server_default=false()),
+        Column("txn_ref", Text),  # the statement's reference; NULL on a plain line: `ref`
+        Column("ref", Text),  # PayGov's txn_ref
+        Column("bank_ref", Text),
+        Column("memo", Text),
+        # Read in Python. A line copied as it is and not read is plain: a credit whose
+        # statement reference, copied into `ref`, is PayGov's txn_ref (see unread_lines).
+        Column("ref_known", Boolean, nullable=False, server_default=false()),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+
+
+STAGE = _statement("recon_stage")
+ODD = _statement("recon_odd")  # the lines that are not a plain same-day match
 READ = Table(
     "recon_read",
     MetaData(),
-    Column("line_no", BigInteger, primary_key=True),
+    Column("row_id", Text, primary_key=True),  # the staged row's ctid (PostgreSQL) or rowid
     Column("kind", String(8), nullable=False),
     Column("ref", String(20)),
     prefixes=["TEMPORARY"],
@@ -75,7 +84,7 @@ PENDING = Table(
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
-TEMPORARY_TABLES = (STAGE, READ, PENDING)
+TEMPORARY_TABLES = (STAGE, READ, PENDING, ODD)
 STAGE_COLUMNS = tuple(column.name for column in STAGE.columns)
 # The columns of a statement CSV in PayGov's layout, in its order (bank_adapters copyable).
 COPIED_COLUMNS = ("booked_at", "amount", "ref", "memo", "bank_ref", "fee")
@@ -271,7 +280,7 @@ async def _each(
 class Unread:
     """A copied line whose kind and PayGov reference Python must still tell."""
 
-    line_no: int
+    row_id: str
     booked_at: datetime
     amount: int
     fee: int
@@ -280,12 +289,18 @@ class Unread:
     memo: str | None
 
 
+# A staged row's physical address: what the few rows read in Python are updated by, each
+# found directly, not by a scan of the whole statement for their line numbers.
+ROW_ID = {"postgresql": ("ctid", "tid"), "sqlite": ("rowid", "INTEGER")}
+
+
 async def unread_lines(session: AsyncSession) -> AsyncIterator[Unread]:
     """Copied lines that are not credits naming PayGov's reference: debits and credits
     whose reference is in the memo (the grammar lets no other credit through)."""
+    row_id, _ = ROW_ID[session.get_bind().dialect.name]
     result = await session.stream(
         select(
-            STAGE.c.line_no,
+            cast(literal_column(row_id), Text),
             STAGE.c.booked_at,
             STAGE.c.amount,
             STAGE.c.fee,
@@ -300,19 +315,22 @@ async def unread_lines(session: AsyncSession) -> AsyncIterator[Unread]:
         yield Unread(*row)
 
 
-async def add_read(session: AsyncSession, rows: list[tuple[int, str, str | None]]) -> None:
-    """(line_no, kind, ref) of lines unread_lines gave, applied by apply_read."""
+async def add_read(session: AsyncSession, rows: list[tuple[str, str, str | None]]) -> None:
+    """(row_id, kind, ref) of lines unread_lines gave, applied by apply_read."""
     if rows:
         await session.execute(
-            insert(READ), [{"line_no": no, "kind": kind, "ref": ref} for no, kind, ref in rows]
+            insert(READ), [{"row_id": at, "kind": kind, "ref": ref} for at, kind, ref in rows]
         )
 
 
 async def apply_read(session: AsyncSession) -> None:
+    row_id, typed = ROW_ID[session.get_bind().dialect.name]
     await session.execute(
-        update(STAGE)
-        .where(STAGE.c.line_no == READ.c.line_no)
-        .values(kind=READ.c.kind, txn_ref=STAGE.c.ref, ref=READ.c.ref, ref_known=True)
+        text(
+            "UPDATE recon_stage SET kind = r.kind, txn_ref = recon_stage.ref, ref = r.ref,"
+            f" ref_known = TRUE FROM recon_read r"
+            f" WHERE recon_stage.{row_id} = CAST(r.row_id AS {typed})"
+        )
     )
 
 
@@ -376,9 +394,20 @@ WHERE g.lines IS NULL
         AND d.succeeded_at >= :day_start AND d.succeeded_at < :day_end))
 """
 
-# The credits of those references (and credits naming none), each given its class; the
-# n-th credit for an attempt paid by fewer transfers is a duplicate. Matches that cross
-# days are written (`carry`): later runs must know the attempt was seen.
+# The second and last pass over the whole statement: its lines that need a closer look,
+# copied apart (credits of the references left pending, credits naming none, debits,
+# reversals and fee lines) for the statements below.
+FIND_ODD = f"""
+INSERT INTO recon_odd ({", ".join(STAGE_COLUMNS)})
+SELECT {", ".join(f"l.{name}" for name in STAGE_COLUMNS)}
+FROM recon_stage l
+LEFT JOIN recon_pending p ON p.ref = l.ref AND p.lines > 0
+WHERE p.ref IS NOT NULL OR l.ref IS NULL OR NOT ({PAYMENT_LINE})
+"""
+
+# The credits of those references, each given its class; the n-th credit for an attempt
+# paid by fewer transfers is a duplicate. Matches that cross days are written (`carry`):
+# later runs must know the attempt was seen.
 CLASSIFY_PAYMENT_LINES = f"""
 INSERT INTO recon_items (run_id, item_no, class, line_no, attempt_id, bank_amount,
                          paygov_amount, carry, correctable)
@@ -386,8 +415,7 @@ SELECT run_id, line_no, cls, line_no, attempt_id, bank_amount, paygov_amount, ca
        correctable
 FROM (
     SELECT CAST(:run AS VARCHAR(30)) AS run_id, l.line_no, CASE
-            WHEN a.id IS NULL THEN
-                CASE WHEN l.ref IS NULL THEN 'unrelated' ELSE 'missing_at_paygov' END
+            WHEN a.id IS NULL THEN 'missing_at_paygov'
             WHEN l.amount <> a.amount THEN 'amount_mismatch'
             WHEN a.status <> 'succeeded' OR a.succeeded_via = 'reconciliation'
                 THEN 'missing_at_paygov'
@@ -401,25 +429,21 @@ FROM (
     FROM (
         SELECT l.line_no, l.amount, l.ref,
             row_number() OVER (PARTITION BY l.ref ORDER BY l.booked_at, l.line_no) AS nth
-        FROM recon_stage l
-        JOIN recon_pending p ON p.ref = l.ref AND p.lines > 0
-        WHERE {PAYMENT_LINE}
-        UNION ALL
-        SELECT l.line_no, l.amount, l.ref, 1
-        FROM recon_stage l
-        WHERE {PAYMENT_LINE} AND l.ref IS NULL
+        FROM recon_odd l
+        WHERE {PAYMENT_LINE} AND l.ref IS NOT NULL
     ) l
     LEFT JOIN attempts a ON a.txn_ref = l.ref AND a.provider = :provider
 ) c
 WHERE cls <> 'matched' OR carry
 """
 
-# Debits, reversals and fee lines: few, so attempts and refunds are found by lookups.
+# Debits, reversals, fee lines and credits naming no PayGov reference: few, so attempts
+# and refunds are found by lookups.
 CLASSIFY_OTHER_LINES = f"""
 INSERT INTO recon_items (run_id, item_no, class, line_no, attempt_id, refund_id, bank_amount,
                          paygov_amount, carry, correctable)
 SELECT CAST(:run AS VARCHAR(30)), m.line_no, CASE
-        WHEN m.kind = 'fee' THEN 'unrelated'
+        WHEN m.credit OR m.kind = 'fee' THEN 'unrelated'
         WHEN m.reversal THEN
             CASE WHEN m.attempt_id IS NULL AND m.refund_id IS NULL THEN 'unrelated'
                  ELSE 'refund_mismatch' END
@@ -430,17 +454,18 @@ SELECT CAST(:run AS VARCHAR(30)), m.line_no, CASE
     END,
     m.line_no, m.attempt_id, m.refund_id, m.amount, -r.amount, FALSE, FALSE
 FROM (
-    SELECT o.line_no, o.kind, o.reversal, o.amount, a.id AS attempt_id,
-        COALESCE(
+    SELECT o.line_no, o.credit, o.kind, o.reversal, o.amount, a.id AS attempt_id,
+        CASE WHEN NOT o.credit THEN COALESCE(
             (SELECT r.id FROM refunds r WHERE r.id = o.txn_ref AND r.provider = :provider),
             (SELECT min(r.id) FROM refunds r
              WHERE r.payment_id = a.payment_id AND r.attempt_id = a.id
                AND r.amount = -o.amount)
-        ) AS refund_id
+        ) END AS refund_id
     FROM (
-        SELECT l.line_no, {KIND} AS kind, l.reversal, l.amount, {TXN_REF} AS txn_ref, l.ref
-        FROM recon_stage l
-        WHERE NOT ({PAYMENT_LINE})
+        SELECT l.line_no, {PAYMENT_LINE} AS credit, {KIND} AS kind, l.reversal, l.amount,
+            {TXN_REF} AS txn_ref, l.ref
+        FROM recon_odd l
+        WHERE NOT ({PAYMENT_LINE}) OR l.ref IS NULL
     ) o
     LEFT JOIN attempts a ON a.txn_ref = o.ref AND a.provider = :provider
 ) m
@@ -485,7 +510,7 @@ INSERT INTO recon_lines (run_id, line_no, booked_at, amount, fee, kind, reversal
                          bank_ref, memo)
 SELECT CAST(:run AS VARCHAR(30)), l.line_no, l.booked_at, l.amount, l.fee, {KIND}, l.reversal,
     substr({TXN_REF}, 1, 64), l.ref, substr(l.bank_ref, 1, 64), l.memo
-FROM recon_stage l
+FROM recon_odd l
 WHERE l.line_no IN (SELECT i.line_no FROM recon_items i WHERE i.run_id = :run)
 """
 
@@ -512,6 +537,7 @@ async def classify(
     keep the lines given an item."""
     if copies(session):  # memory enough to hash a million lines without spilling to disk
         await session.execute(text("SET LOCAL work_mem = '256MB'"))
+    await _lookups_are_cheap(session)
     params = {
         "run": run_id,
         "provider": provider,
@@ -521,15 +547,25 @@ async def classify(
         "hold_from": window.hold_from,
         "previous": previous_run or "",
     }
-    # Statistics of what was just written, for the next statement's plan: temporary tables
-    # have no autovacuum, and the run's items and lines are read next (corrections, report).
-    await _analyze(session, "recon_stage")
     await session.execute(_bound(FIND_PENDING), params)
     await _analyze(session, "recon_pending")
+    await session.execute(text(FIND_ODD))
+    # Statistics of what was just written, for the next statement's plan: temporary tables
+    # have no autovacuum, and the run's items and lines are read next (corrections, report).
+    # The whole statement is read twice, never looked up: it needs none.
+    await _analyze(session, "recon_odd")
     for sql in (CLASSIFY_PAYMENT_LINES, CLASSIFY_OTHER_LINES, CLASSIFY_ATTEMPTS, CLASSIFY_REFUNDS):
         await session.execute(_bound(sql), params)
     await session.execute(text(KEEP_LINES), {"run": run_id})
     await _analyze(session, "recon_items, recon_lines")
+
+
+async def _lookups_are_cheap(session: AsyncSession) -> None:
+    """The few lines, items and attempts a run looks up one by one are found by their
+    unique indexes in pages the run just read; the default cost of a random page (4, for
+    spinning disks) would rather hash every attempt of the provider to find a thousand."""
+    if copies(session):
+        await session.execute(text("SET LOCAL random_page_cost = 1.1"))
 
 
 async def _analyze(session: AsyncSession, tables: str) -> None:
@@ -690,6 +726,7 @@ async def discrepancies(
     session: AsyncSession, run: ReconRun, *, after: int | None = None, limit: int | None = None
 ) -> AsyncIterator[Row[Any]]:
     query = discrepancies_query(run, after=after, limit=limit)
+    await _lookups_are_cheap(session)
     result = await session.stream(query.execution_options(yield_per=2_000))
     async for row in result:
         yield row

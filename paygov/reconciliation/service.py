@@ -273,7 +273,7 @@ async def _read_the_rest(session: AsyncSession, provider: LiveProvider) -> None:
     """Kind and PayGov reference of the copied lines that need Python: debits, and credits
     whose reference is in their memo (found as the VietQR adapter finds it)."""
     currency = sources.currency(provider)
-    batch: list[tuple[int, str, str | None]] = []
+    batch: list[tuple[str, str, str | None]] = []
     async for row in repository.unread_lines(session):
         line = Line(
             row.booked_at,
@@ -286,7 +286,7 @@ async def _read_the_rest(session: AsyncSession, provider: LiveProvider) -> None:
             currency,
             None,
         )
-        batch.append((row.line_no, line_kind(line), our_ref(line)))
+        batch.append((row.row_id, line_kind(line), our_ref(line)))
         if len(batch) == READ_BATCH:
             await repository.add_read(session, batch)
             batch = []
