@@ -486,8 +486,15 @@ async def resolve(
         actor=actor,
         action="reconciliation.resolved",
         subject_type="discrepancy",
-        subject_id=f"{run.provider}:{run.day.isoformat()}:{found['subject']}",
-        details={"run_id": run.id, "class": found["class"], "reason": reason[:500]},
+        # The subject names a bank reference of up to 64 characters: it goes in the details.
+        subject_id=f"{run.id}:{item_id}",
+        details={
+            "provider": run.provider,
+            "day": run.day.isoformat(),
+            "subject": found["subject"],
+            "class": found["class"],
+            "reason": reason[:500],
+        },
     )
     return {**found, "resolution": reason, "resolved_by": actor, "resolved_at": now}
 

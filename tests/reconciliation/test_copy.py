@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from paygov.audit.models import AuditEntry
 from paygov.kit.context import Context
 from paygov.reconciliation import service
 from paygov.reconciliation.models import FINAL_CLASSES, ReconItem, ReconRun, StatementLine
@@ -170,3 +171,21 @@ async def test_a_value_the_database_refuses_is_named_by_its_line(
     assert await count(ctx, ReconItem) == 0
     async with ctx.db.read() as session:
         assert (await session.scalars(select(ReconRun.status))).all() == ["failed"]
+
+
+async def test_a_line_with_the_longest_bank_reference_can_be_resolved(
+    ctx: Context, tmp_path: Path
+) -> None:
+    csv_bank(ctx)
+    at(ctx, NEXT_MORNING)
+    reference = "FT" + "9" * 62  # 64 characters: the audit entry cannot be named by it
+    run = await run_day(ctx, write(tmp_path / "s.csv", [f"{time_of(9)},5000,,Lãi,{reference},0"]))
+    async with ctx.db.transaction() as session:
+        resolved = await service.resolve(session, ctx, run, 1, "Lãi tiền gửi", "an@stc.gov.vn")
+    assert resolved["subject"] == f"line:{reference}"
+    async with ctx.db.read() as session:
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "reconciliation.resolved")
+        )
+    assert entry is not None
+    assert (entry.subject_id, entry.details["subject"]) == (f"{run.id}:1", f"line:{reference}")
