@@ -345,7 +345,9 @@ def cmd_webhooks_resend(args: argparse.Namespace) -> None:
             original = await repository.delivery(session, args.delivery_id)
             if original is None:
                 raise service.DeliveryNotFound(field="delivery_id")
-            delivery = await service.resend(session, ctx, original.agency_id, original.id)
+            delivery = await service.resend(
+                session, ctx, original.agency_id, original.id, actor=actor()
+            )
             event = await repository.event(session, delivery.event_id)
             assert event is not None
         emit(service.delivery_out(delivery, event.type))

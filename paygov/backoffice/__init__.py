@@ -11,7 +11,7 @@ from paygov.backoffice.settings import BackofficeSettings
 def mount(app: FastAPI, settings: BackofficeSettings | None = None) -> None:
     """Add the pages, their static files and their error pages to a PayGov app."""
     from paygov.backoffice import pages
-    from paygov.backoffice.api import router
+    from paygov.backoffice.routes import router
     from paygov.kit.errors import PayGovError
 
     app.state.backoffice = settings or BackofficeSettings()

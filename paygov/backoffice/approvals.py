@@ -35,9 +35,8 @@ PERMISSION = {
     "correction": Permission.RESOLVE,
 }
 # The kinds the back office approvals page can show (its template knows how to draw them).
-# Corrections are decided through the finance API and `paygov reconciliation approve`
-# until the page learns them: add "correction" here when it does.
-PAGE_KINDS = frozenset({"refund", "beneficiary"})
+# Corrections are also decided through the finance API and `paygov reconciliation approve`.
+PAGE_KINDS = frozenset({"refund", "beneficiary", "correction"})
 
 
 class ApprovalNotFound(NotFound):

@@ -173,6 +173,105 @@ VI: dict[str, str] = {
     "time": "Thời gian",
     "test_mode": "Thử nghiệm",
     "live_mode": "Thật",
+    "new_user": "Thêm người dùng",
+    "create_user": "Tạo người dùng",
+    "agency_if_scoped": "Đơn vị (chỉ cho vai trò Tài chính đơn vị)",
+    "you": "Bạn",
+    "user_created": (
+        "Đã tạo người dùng. Họ chỉ đăng nhập được sau khi quản trị hệ thống đặt mật khẩu"
+        " (lệnh bên dưới)."
+    ),
+    "user_disabled": "Đã vô hiệu hoá người dùng: các phiên đăng nhập của họ đã kết thúc.",
+    "user_enabled": "Đã kích hoạt lại người dùng.",
+    "credentials_hint": (
+        "Người dùng chưa có xác thực hai lớp chưa đăng nhập được. Quản trị hệ thống đặt mật"
+        " khẩu trên máy chủ bằng lệnh dưới đây; lệnh in mã bí mật TOTP một lần duy nhất để"
+        " quét vào ứng dụng xác thực."
+    ),
+    "start_run": "Chạy đối soát",
+    "start_run_lead": (
+        "Lấy sao kê của trung gian cho một ngày qua API và đối soát ngay (có thể mất vài"
+        " giây). Sao kê lớn, hoặc sao kê dạng tệp, chạy bằng lệnh paygov reconcile hoặc"
+        " để lượt chạy hằng đêm xử lý."
+    ),
+    "no_fetchable": "Không có trung gian nào cung cấp sao kê qua API.",
+    "upload_run": "Đối soát từ tệp sao kê",
+    "upload_run_lead": (
+        "Tải lên tệp sao kê của trung gian cho một ngày (camt.053 .xml hoặc .csv theo cấu hình"
+        " của trung gian, tối đa 256 MB) và đối soát ngay."
+    ),
+    "statement_file": "Tệp sao kê",
+    "err_validation_error_file": "Hãy chọn tệp sao kê.",
+    "run_error": "Lỗi",
+    "kind_correction": "Điều chỉnh đối soát",
+    "correction_line": "Sao kê {provider} ngày {day}, dòng {line}",
+    "bank_ref": "Mã tham chiếu ngân hàng",
+    "as_overpayment": "ghi nhận là nộp thừa",
+    "approved_correction": (
+        "Đã phê duyệt: tiền của dòng sao kê đã được ghi cho lệnh thanh toán (lần thanh toán {id})"
+        " và chênh lệch đã được xử lý."
+    ),
+    "book_to_order": "Ghi vào một lệnh thanh toán",
+    "book_to_order_lead": (
+        "Tiền của dòng sao kê chỉ được ghi cho lệnh thanh toán khi một người thứ hai phê duyệt."
+    ),
+    "payment_id": "Mã giao dịch (pay_…)",
+    "reason_optional": "Lý do (không bắt buộc)",
+    "book_request": "Gửi đề nghị",
+    "correction_waiting": (
+        "Đã gửi đề nghị {id}: tiền của dòng sao kê sẽ được ghi cho lệnh thanh toán khi một"
+        " người thứ hai phê duyệt (trang Chờ phê duyệt)."
+    ),
+    "correction_pending": "Chờ phê duyệt",
+    "correction_pending_detail": "ghi vào {payment}, đề nghị của {by}",
+    "err_own_approval": "Đây là đề nghị của bạn: cần một người khác phê duyệt.",
+    "err_approval_already_decided": "Yêu cầu này đã được phê duyệt hoặc từ chối trước đó.",
+    "err_approval_not_found": "Không có yêu cầu chờ phê duyệt này.",
+    "err_approval_pending": "Thay đổi này đã có một đề nghị đang chờ phê duyệt.",
+    "err_payment_not_found_payment_id": "Không có lệnh thanh toán với mã này.",
+    "err_discrepancy_not_found": "Lượt đối soát này không có chênh lệch này.",
+    "err_discrepancy_already_resolved": "Chênh lệch này đã được xử lý. Chi tiết: {detail}",
+    "err_discrepancy_not_correctable": (
+        "Chênh lệch này không ghi được vào lệnh thanh toán: chỉ khoản tiền vào tài khoản thu"
+        " mà PayGov chưa ghi nhận mới ghi được; trường hợp khác hãy xử lý kèm lý do."
+        " Chi tiết: {detail}"
+    ),
+    "err_correction_amount_mismatch": (
+        "Số tiền của dòng sao kê khác số tiền của lệnh thanh toán: lệnh chưa thanh toán chỉ"
+        " nhận đúng toàn bộ số tiền. Hãy xử lý dòng này kèm lý do và hoàn trả tiền."
+        " Chi tiết: {detail}"
+    ),
+    "err_correction_payment_refused": (
+        "Lệnh thanh toán này không nhận được tiền của dòng sao kê. Chi tiết: {detail}"
+    ),
+    "err_correction_stale": (
+        "Chênh lệch hoặc lệnh thanh toán đã thay đổi từ lúc đề nghị; không có gì được ghi."
+        " Hãy từ chối đề nghị này. Chi tiết: {detail}"
+    ),
+    "err_validation_error_email": "Nhập địa chỉ email hợp lệ của người dùng.",
+    "err_validation_error_role": "Chọn một vai trò trong danh sách.",
+    "err_validation_error_agency": (
+        "Người dùng Tài chính đơn vị cần chọn một đơn vị có trong danh sách."
+    ),
+    "err_staff_user_exists": "Đã có người dùng với email này.",
+    "err_staff_user_not_found": "Không có người dùng này.",
+    "err_cannot_disable_self": (
+        "Bạn không thể tự vô hiệu hoá tài khoản của mình; hãy nhờ một quản trị viên khác."
+    ),
+    "err_validation_error_day": "Nhập ngày theo dạng NNNN-TT-NN (ví dụ 2026-11-20).",
+    "err_day_not_over": "Chỉ đối soát được ngày hôm nay hoặc trước đó.",
+    "err_provider_not_found": "Không có trung gian thanh toán với mã này.",
+    "err_reconciliation_running": (
+        "Đang có một lượt đối soát của trung gian và ngày này; hãy đợi lượt đó xong."
+    ),
+    "err_statement_refused": "Sao kê không đối soát được: {detail}",
+    "err_statement_refused_file": (
+        "Trung gian này không có API sao kê: đối soát tệp sao kê bằng lệnh"
+        " paygov reconcile --provider MÃ --date NGÀY --file TỆP."
+    ),
+    "err_statement_unavailable": (
+        "Không lấy được sao kê từ trung gian; lượt chạy được ghi là thất bại. Chi tiết: {detail}"
+    ),
     "footer": "PayGov — hệ thống thanh toán dịch vụ công. Mọi thao tác đều được ghi nhật ký.",
 }
 
@@ -342,6 +441,101 @@ EN: dict[str, str] = {
     "time": "Time",
     "test_mode": "Test",
     "live_mode": "Live",
+    "new_user": "Add a user",
+    "create_user": "Create user",
+    "agency_if_scoped": "Agency (Agency finance role only)",
+    "you": "You",
+    "user_created": (
+        "User created. They can sign in once an operator has set their password"
+        " (the command below)."
+    ),
+    "user_disabled": "User disabled: their sessions have ended.",
+    "user_enabled": "User enabled again.",
+    "credentials_hint": (
+        "A user without a second factor cannot sign in yet. An operator sets the password on"
+        " the server with the command below; it prints the TOTP secret once, to scan into an"
+        " authenticator app."
+    ),
+    "start_run": "Run a reconciliation",
+    "start_run_lead": (
+        "Fetches the provider's statement for a day through its API and reconciles it now"
+        " (this can take a few seconds). Big statements, and statements that come as files,"
+        " go through `paygov reconcile` or the nightly run."
+    ),
+    "no_fetchable": "No provider offers its statement through an API.",
+    "upload_run": "Reconcile a statement file",
+    "upload_run_lead": (
+        "Upload a provider's statement file for a day (camt.053 .xml, or .csv as the"
+        " provider's settings say, up to 256 MB) and reconcile it now."
+    ),
+    "statement_file": "Statement file",
+    "err_validation_error_file": "Choose the statement file.",
+    "run_error": "Error",
+    "kind_correction": "Reconciliation correction",
+    "correction_line": "{provider} statement of {day}, line {line}",
+    "bank_ref": "Bank reference",
+    "as_overpayment": "as an overpayment",
+    "approved_correction": (
+        "Approved: the line's money is booked to the payment order (attempt {id}) and the"
+        " discrepancy is resolved."
+    ),
+    "book_to_order": "Book to a payment order",
+    "book_to_order_lead": (
+        "The line's money is booked to the order only once a second person approves."
+    ),
+    "payment_id": "Payment id (pay_…)",
+    "reason_optional": "Reason (optional)",
+    "book_request": "Ask for approval",
+    "correction_waiting": (
+        "Request {id} sent: the line's money is booked to the payment order once a second"
+        " person approves it (Approvals page)."
+    ),
+    "correction_pending": "Waiting for approval",
+    "correction_pending_detail": "to {payment}, asked by {by}",
+    "err_own_approval": "You asked for this: another person must approve it.",
+    "err_approval_already_decided": "This request was already approved or rejected.",
+    "err_approval_not_found": "There is no such pending request.",
+    "err_approval_pending": "The same change is already waiting for approval.",
+    "err_payment_not_found_payment_id": "There is no payment order with this id.",
+    "err_discrepancy_not_found": "This run has no such discrepancy.",
+    "err_discrepancy_already_resolved": "This discrepancy is resolved already. Details: {detail}",
+    "err_discrepancy_not_correctable": (
+        "This discrepancy cannot be booked to a payment order: only money received on the"
+        " collection account that PayGov has not recorded can; resolve the others with a"
+        " reason. Details: {detail}"
+    ),
+    "err_correction_amount_mismatch": (
+        "The line's amount is not the order's: an unpaid order takes only its full amount."
+        " Resolve the line with a reason and pay the money back. Details: {detail}"
+    ),
+    "err_correction_payment_refused": (
+        "This payment order cannot take the line's money. Details: {detail}"
+    ),
+    "err_correction_stale": (
+        "The discrepancy or the order changed since the request; nothing was booked. Reject"
+        " this request. Details: {detail}"
+    ),
+    "err_validation_error_email": "Give the user's email address.",
+    "err_validation_error_role": "Choose one of the roles.",
+    "err_validation_error_agency": "An Agency finance user needs one of the listed agencies.",
+    "err_staff_user_exists": "A user with this email already exists.",
+    "err_staff_user_not_found": "There is no such user.",
+    "err_cannot_disable_self": ("You cannot disable your own account; ask another administrator."),
+    "err_validation_error_day": "Give the day as YYYY-MM-DD (for example 2026-11-20).",
+    "err_day_not_over": "Only today or an earlier day can be reconciled.",
+    "err_provider_not_found": "There is no provider with this code.",
+    "err_reconciliation_running": (
+        "A run of this provider and day is already running; wait for it to finish."
+    ),
+    "err_statement_refused": "The statement cannot be reconciled: {detail}",
+    "err_statement_refused_file": (
+        "This provider has no statement API: reconcile its statement file with"
+        " paygov reconcile --provider CODE --date DAY --file STATEMENT."
+    ),
+    "err_statement_unavailable": (
+        "The provider's statement could not be fetched; the run is recorded as failed."
+        " Details: {detail}"
+    ),
     "footer": "PayGov — payments for public services. Every action is recorded in the audit log.",
 }
 

@@ -1,18 +1,24 @@
-"""Page plumbing of the back office: templates, the session guard, CSRF, forms, errors."""
+"""Page plumbing of the back office: templates, the session guard, CSRF, forms, errors,
+and `staff_page`, the one shape every signed-in route has."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 
 from paygov.backoffice import service
 from paygov.backoffice.i18n import strings
@@ -20,10 +26,10 @@ from paygov.backoffice.service import Visit
 from paygov.backoffice.settings import BackofficeSettings
 from paygov.checkout.api import local_time
 from paygov.kit.context import Context
-from paygov.kit.errors import PayGovError
+from paygov.kit.errors import PayGovError, ValidationFailed
 from paygov.kit.http import error_response
 from paygov.kit.money import format_vnd
-from paygov.staff.roles import Permission
+from paygov.staff.roles import Permission, Staff
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -32,7 +38,25 @@ COOKIE = "paygov_bo"
 LOGIN_CSRF_COOKIE = "paygov_bo_login"
 LANG_COOKIE = "paygov_bo_lang"
 NO_STORE = {"Cache-Control": "no-store"}
+Text = Annotated[str, Query(max_length=64)]  # a query parameter of ours
 MAX_FORM_BYTES = 8192
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # a statement file: a day of a busy provider
+# Notices a page shows after a redirect (`?msg=…`), each a key of the strings.
+FLASHES = (
+    "reauth_ok",
+    "refund_made",
+    "refund_waiting",
+    "approved",
+    "approved_change",
+    "approved_correction",
+    "change_waiting",
+    "correction_waiting",
+    "rejected",
+    "resent",
+    "user_created",
+    "user_disabled",
+    "user_enabled",
+)
 
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -135,8 +159,12 @@ def set_login_csrf(response: Response, value: str) -> None:
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """A small url-encoded form, first value of each field; anything else reads as empty."""
-    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", "").lower():
+    """A small url-encoded form, first value of each field; a multipart form's text fields
+    (its one file is the route's: `upload`); anything else reads as empty."""
+    kind = request.headers.get("content-type", "").lower()
+    if kind.startswith("multipart/form-data"):
+        return await _multipart_fields(request)
+    if "application/x-www-form-urlencoded" not in kind:
         return {}
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
@@ -145,7 +173,27 @@ async def read_form(request: Request) -> dict[str, str]:
         fields = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=50)
     except (UnicodeDecodeError, ValueError):
         return {}
-    return {key: values[0] for key, values in fields.items()}
+    form = {key: values[0] for key, values in fields.items()}
+    if any("\x00" in key + value for key, value in form.items()):
+        return {}  # no field of ours holds one, and PostgreSQL refuses it in a query
+    return form
+
+
+async def _multipart_fields(request: Request) -> dict[str, str]:
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_UPLOAD_BYTES:
+        return {}
+    try:
+        parts = await request.form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
+    except (HTTPException, ValueError):  # malformed: no field, so no CSRF token either
+        return {}
+    return {key: value for key, value in parts.items() if isinstance(value, str)}
+
+
+async def upload(request: Request) -> UploadFile | None:
+    """The file of a multipart form read_form has read (Starlette keeps the parsed form)."""
+    found = (await request.form()).get("file")
+    return found if isinstance(found, UploadFile) and found.filename else None
 
 
 def csrf_ok(expected: str, form: dict[str, str]) -> bool:
@@ -170,6 +218,88 @@ async def guard(
     if not visit.staff.may(permission):
         raise PageDenied(403)
     return visit
+
+
+@dataclass(frozen=True)
+class Page:
+    """A signed-in request being served: its context, open transaction, visitor and form."""
+
+    request: Request
+    ctx: Context
+    bo: BackofficeSettings
+    session: AsyncSession
+    visit: Visit
+    form: dict[str, str]
+
+    @property
+    def staff(self) -> Staff:
+        return self.visit.staff
+
+    @property
+    def t(self) -> dict[str, str]:
+        return strings(language(self.request))
+
+    def today(self) -> date:
+        """Today in the business time zone."""
+        zone = ZoneInfo(self.ctx.settings.business_timezone)
+        return self.ctx.clock.now().astimezone(zone).date()
+
+    def render(
+        self,
+        name: str,
+        *,
+        status_code: int = 200,
+        refused: PayGovError | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
+        """The page; `refused`, a service's refusal of what the visitor asked, is shown as
+        its error with its status."""
+        if refused is not None:
+            status_code, values["error"] = refused.status_code, refusal(self.request, refused)
+        return render(self.request, name, self.visit, status_code=status_code, **values)
+
+    def flash(self, msg: str) -> str | None:
+        """The notice named by `?msg=`, if it is one of ours."""
+        if msg not in FLASHES:
+            return None
+        return self.t[msg].format(
+            id=self.request.query_params.get("id", "")[:40],
+            threshold=f"{self.bo.approval_threshold:,}".replace(",", ".") + " ₫",
+        )
+
+
+@asynccontextmanager
+async def staff_page(
+    request: Request, permission: Permission, *, post: bool = False
+) -> AsyncIterator[Page]:
+    """The shape of every signed-in route: one transaction, the visitor guarded for
+    `permission` (a POST: its form read first and its CSRF token checked), committed when
+    the block ends and rolled back if it raises."""
+    ctx, bo = env(request)
+    form = await read_form(request) if post else None
+    asked = [*request.path_params.values(), *request.query_params.values()]
+    async with ctx.db.transaction() as session:
+        visit = await guard(request, session, permission, form)
+        if any("\x00" in str(value) for value in asked):  # no id or search holds one
+            raise PageDenied(404)
+        yield Page(request, ctx, bo, session, visit, form or {})
+
+
+def form_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed("Give a date as YYYY-MM-DD.", field=field) from None
+
+
+def refusal(request: Request, exc: PayGovError) -> str:
+    """A service's refusal in the page's language where the strings have it (by code and
+    field, then by code), else the service's own words."""
+    t = strings(language(request))
+    for key in (f"err_{exc.code}_{exc.field}", f"err_{exc.code}"):
+        if key in t:
+            return t[key].format(detail=exc.detail)
+    return exc.detail
 
 
 def in_scope(visit: Visit, agency_id: str) -> None:
@@ -214,4 +344,4 @@ async def on_paygov_error(request: Request, exc: Exception) -> Response:
     title = {403: t["forbidden_title"], 404: t["not_found_title"]}.get(
         exc.status_code, t["error_title"]
     )
-    return message(request, visit, title, exc.detail, exc.status_code)
+    return message(request, visit, title, refusal(request, exc), exc.status_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, case, cast, func, or_, select, update
+from sqlalchemy import ColumnElement, Date, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paygov.agencies.models import Agency
@@ -44,14 +44,6 @@ async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
         select(StaffUser).where(StaffUser.email == email).with_for_update()
     )
     return found
-
-
-async def end_sessions_of(session: AsyncSession, user_id: str, at: datetime) -> None:
-    await session.execute(
-        update(StaffSession)
-        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
-        .values(ended_at=at)
-    )
 
 
 # --- approvals ----------------------------------------------------------------------------

@@ -1,30 +1,50 @@
-"""Back-office business rules: sign-in (password, TOTP, lockout), sessions, re-authentication
-and refund requests (their approval: approvals.py). Services flush; the route owns the
-transaction."""
+"""Back-office business rules: sign-in (password, TOTP, lockout), sessions, re-authentication,
+refund requests (their approval: approvals.py) and starting a reconciliation run. Services
+flush; the route owns the transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bank_adapters.base import ProviderUnavailable
 from paygov.audit import service as audit
 from paygov.backoffice import approvals, repository, security
 from paygov.backoffice.settings import BackofficeSettings
 from paygov.kit.context import Context
-from paygov.kit.errors import Forbidden, ValidationFailed
+from paygov.kit.errors import Forbidden, PayGovError, ServiceUnavailable, ValidationFailed
 from paygov.kit.ids import new_id
 from paygov.payments.service import PaymentNotFound, amount_available
+from paygov.reconciliation import service as reconciliation
+from paygov.reconciliation.models import ReconRun
 from paygov.refunds import service as refunds
 from paygov.refunds.schemas import CreateRefund
+from paygov.staff import repository as staff_repository
 from paygov.staff.models import StaffSession, StaffUser
 from paygov.staff.roles import Permission, Staff
 from paygov.staff.service import StaffUserNotFound, staff_of
 
 TOTP_PURPOSE = "staff-totp"
+
+
+class DayNotOver(PayGovError):
+    status_code = 422
+    code = "day_not_over"
+    message = "Reconcile a day that has begun: today or earlier."
+
+
+class StatementUnavailable(ServiceUnavailable):
+    """The provider did not give its statement (the run is recorded as failed); the
+    detail says what went wrong."""
+
+    code = "statement_unavailable"
+    message = "The provider's statement could not be fetched; the run is recorded as failed."
 
 
 def token_hash(clear: str) -> str:
@@ -65,7 +85,7 @@ async def set_credentials(
     user.totp_sealed = ctx.box.encrypt(secret.encode(), TOTP_PURPOSE)
     user.totp_last_step = None
     user.failed_logins, user.locked_until = 0, None
-    await repository.end_sessions_of(session, user.id, now)
+    await staff_repository.end_sessions_of(session, user.id, now)
     await audit.record(
         session,
         at=now,
@@ -100,7 +120,7 @@ async def _failed(
     if user.failed_logins >= bo.lockout_failures:
         user.failed_logins = 0
         user.locked_until = now + timedelta(minutes=bo.lockout_minutes)
-        await repository.end_sessions_of(session, user.id, now)
+        await staff_repository.end_sessions_of(session, user.id, now)
         await audit.record(
             session,
             at=now,
@@ -297,3 +317,36 @@ async def request_refund(
         payload={"reason": reason},
     )
     return RefundOutcome(approval_id=approval.id)
+
+
+# --- reconciliation -----------------------------------------------------------------------
+
+
+def fetchable_providers(ctx: Context) -> list[str]:
+    """Providers whose statements PayGov fetches itself (the others' come as files, through
+    `paygov reconcile --file`)."""
+    return sorted(
+        code for code, p in ctx.providers.by_code.items() if not p.adapter.statement_file_only
+    )
+
+
+def statement_providers(ctx: Context) -> list[str]:
+    """Enabled providers, whose statement files a person may upload."""
+    return sorted(code for code, p in ctx.providers.by_code.items() if p.enabled)
+
+
+async def start_run(
+    ctx: Context, staff: Staff, provider_code: str, day: date, path: Path | None = None
+) -> ReconRun:
+    """Reconcile a provider's day now, as `staff`: from its statement API, or from the
+    statement file at `path`. The run opens its own transactions: call it with none open."""
+    if not staff.may(Permission.RECONCILE) or staff.agency_id is not None:
+        raise Forbidden(f"The {staff.role} role may not start a reconciliation run.")
+    if day > ctx.clock.now().astimezone(ZoneInfo(ctx.settings.business_timezone)).date():
+        raise DayNotOver(field="day")
+    try:
+        return await reconciliation.reconcile(
+            ctx, provider_code=provider_code, day=day, actor=staff.actor, path=path
+        )
+    except ProviderUnavailable as exc:
+        raise StatementUnavailable(str(exc)[:500] or None) from exc

@@ -104,6 +104,24 @@ def cmd_user_password(args: argparse.Namespace) -> None:
     run_async(command)
 
 
+def cmd_user_disable(args: argparse.Namespace) -> None:
+    """Disable (or, as `enable`, allow again) a staff user by email: no sign-in, sessions
+    ended, staff tokens refused; audited."""
+    from paygov.staff import repository, service
+
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            found = await repository.user_by_email(session, args.email.strip().lower())
+            if found is None:
+                raise service.StaffUserNotFound(field="email")
+            user = await service.set_disabled(
+                session, found.id, disabled=args.disabled, at=ctx.clock.now(), actor=actor()
+            )
+        emit({"user_id": user.id, "email": user.email, "disabled": user.disabled_at is not None})
+
+    run_async(command)
+
+
 def register(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     user = commands.add_parser("user", help="staff users and their API tokens").add_subparsers(
         dest="user_command", required=True, parser_class=parser_class
@@ -126,3 +144,7 @@ def register(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None
     )
     password.add_argument("--email", required=True)
     password.set_defaults(run=cmd_user_password)
+    for name, disabled, doing in (("disable", True, "stop"), ("enable", False, "allow again")):
+        switch = user.add_parser(name, help=f"{doing} a staff user's sign-in and tokens")
+        switch.add_argument("--email", required=True)
+        switch.set_defaults(run=cmd_user_disable, disabled=disabled)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paygov.staff.models import StaffToken, StaffUser
+from paygov.staff.models import StaffSession, StaffToken, StaffUser
 
 
 def add(session: AsyncSession, row: StaffUser | StaffToken) -> None:
@@ -19,6 +19,22 @@ async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
         select(StaffUser).where(StaffUser.email == email)
     )
     return found
+
+
+async def user_for_update(session: AsyncSession, user_id: str) -> StaffUser | None:
+    found: StaffUser | None = await session.scalar(
+        select(StaffUser).where(StaffUser.id == user_id).with_for_update()
+    )
+    return found
+
+
+async def end_sessions_of(session: AsyncSession, user_id: str, at: datetime) -> None:
+    """End the user's back-office sessions (paygov/backoffice)."""
+    await session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=at)
+    )
 
 
 async def users(session: AsyncSession) -> list[StaffUser]:

@@ -33,6 +33,11 @@ class StaffUserNotFound(NotFound):
     message = "No staff user with this email."
 
 
+class CannotDisableSelf(Conflict):
+    code = "cannot_disable_self"
+    message = "You cannot disable your own account; ask another administrator."
+
+
 class StaffTokenNotFound(NotFound):
     code = "staff_token_not_found"
     message = "No active staff token with this id."
@@ -87,6 +92,41 @@ async def create_user(
         subject_type="staff_user",
         subject_id=user.id,
         details={"email": email, "role": role, "agency_id": agency_id},
+    )
+    return user
+
+
+async def set_disabled(
+    session: AsyncSession,
+    user_id: str,
+    *,
+    disabled: bool,
+    at: datetime,
+    actor: str,
+    by_user_id: str | None = None,
+) -> StaffUser:
+    """Disable a user (no sign-in; their sessions end, their staff tokens stop working) or
+    enable them again; audited. `by_user_id`, the person doing it, may not disable
+    themselves. Asking for the state the user is already in changes nothing."""
+    user = await repository.user_for_update(session, user_id)
+    if user is None:
+        raise StaffUserNotFound("No staff user with this id.", field="user_id")
+    if disabled and user.id == by_user_id:
+        raise CannotDisableSelf(field="user_id")
+    if (user.disabled_at is not None) == disabled:
+        return user
+    user.disabled_at = at if disabled else None
+    if disabled:
+        await repository.end_sessions_of(session, user.id, at)
+    await session.flush()
+    await audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="staff_user.disabled" if disabled else "staff_user.enabled",
+        subject_type="staff_user",
+        subject_id=user.id,
+        details={"email": user.email},
     )
     return user
 

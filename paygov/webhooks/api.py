@@ -84,7 +84,9 @@ async def resend_delivery(delivery_id: DeliveryId, caller: Caller) -> Response:
     ctx = caller.ctx
     async with ctx.db.transaction() as session:
         agency = await caller.agency(session)
-        delivery = await service.resend(session, ctx, agency.id, delivery_id)
+        delivery = await service.resend(
+            session, ctx, agency.id, delivery_id, actor=f"agency:{agency.code}"
+        )
         event = await repository.event(session, delivery.event_id)
         assert event is not None
         payload = service.delivery_out(delivery, event.type)

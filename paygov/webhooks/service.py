@@ -268,9 +268,10 @@ async def _close_unsendable(session: AsyncSession, ctx: Context, delivery_id: st
 
 
 async def resend(
-    session: AsyncSession, ctx: Context, agency_id: str, delivery_id: str
+    session: AsyncSession, ctx: Context, agency_id: str, delivery_id: str, *, actor: str
 ) -> WebhookDelivery:
-    """A new pending delivery of the same event, due now."""
+    """A new pending delivery of the same event, due now; audited with who asked (the
+    portal's API key, an operator's CLI, a back-office user)."""
     if "\x00" in delivery_id:
         raise DeliveryNotFound(field="delivery_id")
     original = await repository.delivery(session, delivery_id, agency_id=agency_id)
@@ -279,9 +280,19 @@ async def resend(
     agency = await repository.agency(session, agency_id)
     if not agency.webhook_url or agency.webhook_disabled_at is not None:
         raise EndpointUnavailable(field="delivery_id")
-    delivery = new_delivery(original.event_id, agency_id, ctx.clock.now())
+    now = ctx.clock.now()
+    delivery = new_delivery(original.event_id, agency_id, now)
     repository.add(session, delivery)
     await session.flush()
+    await audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="webhook_delivery.resent",
+        subject_type="webhook_delivery",
+        subject_id=original.id,
+        details={"delivery_id": delivery.id, "event_id": original.event_id, "agency_id": agency_id},
+    )
     return delivery
 
 

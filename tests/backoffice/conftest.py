@@ -70,6 +70,13 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def alert(html: str) -> str:
+    """The text of the page's error notice."""
+    found = re.search(r'role="alert">([^<]*)<', html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
 async def sign_in(http: httpx.AsyncClient, ctx: Context, user: User) -> str:
     """Password, then a fresh TOTP code; returns the signed-in page's CSRF token."""
     page = await http.get("/backoffice/login")

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from paygov.agencies.models import Agency
 from paygov.agencies.service import WEBHOOK_SECRET_PURPOSE
 from paygov.audit.models import AuditEntry
+from paygov.audit.service import verify as verify_audit
 from paygov.auth.models import ApiKey
 from paygov.kit.context import Context
 from paygov.providers.models import Provider
 from paygov.webhooks.models import WebhookDelivery
-from tests.backoffice.conftest import create_user, sign_in
+from tests.backoffice.conftest import create_user, csrf_of, sign_in
 from tests.factories import AgencyKeys, create_agency, payment_body
 
 HOOK = "https://portal.example.gov.vn/paygov/webhooks"
@@ -217,6 +218,11 @@ class TestResend:
         assert again.next_attempt_at.replace(tzinfo=None) <= ctx.clock.now().replace(tzinfo=None)
         page = await browser.get(location)
         assert new_id in page.text
+        assert await audited(ctx, "webhook_delivery.resent") == [
+            (f"staff:{role}@stc.gov.vn", world.delivery_id)
+        ]
+        async with ctx.db.read() as session:
+            assert (await verify_audit(session)).ok
 
 
 # --- walls ---------------------------------------------------------------------------------
@@ -298,3 +304,34 @@ class TestReauthNotice:
         assert refund_only not in page.text
         reauth = await second_browser.get(f"/backoffice/reauth?lang={lang}")
         assert generic in reauth.text
+
+
+# --- NUL bytes -----------------------------------------------------------------------------
+
+
+class TestNulBytes:
+    """No id, search or form field of ours holds a NUL, and PostgreSQL refuses one in a
+    query: a page, never a database error."""
+
+    async def test_in_a_path_a_query_or_a_form(
+        self, ctx: Context, browser: httpx.AsyncClient, world: World
+    ) -> None:
+        csrf = await sign_in(browser, ctx, await create_user(ctx, "admin"))
+        before = await state(ctx)
+        for path in ("/backoffice/payments/pay_%00", "/backoffice/payments?q=a%00b"):
+            reply = await browser.get(path)
+            assert reply.status_code == 404, path
+            assert "<html" in reply.text
+        disable = await browser.post("/backoffice/users/usr_%00/disable", data={"csrf": csrf})
+        assert disable.status_code == 404
+        created = await browser.post(
+            "/backoffice/users", data={"csrf": csrf, "email": "a\x00@b.vn", "role": "viewer"}
+        )
+        assert created.status_code == 403  # the form reads as empty: no CSRF token
+        page = await browser.get("/backoffice/login")
+        login = await browser.post(
+            "/backoffice/login",
+            data={"csrf": csrf_of(page.text), "email": "a\x00@b.vn", "password": "x" * 12},
+        )
+        assert login.status_code == 403
+        assert await state(ctx) == before

@@ -1,7 +1,9 @@
 """The finance flows of the back office in a real Chromium against `uvicorn --factory`.
 
-Each test starts a server and a browser, so these run on SQLite only; the same routes are
-covered on both databases by the route tests (test_walls_and_approvals.py, test_approvals.py).
+Each test starts a server and a browser (10 to 13 s a flow). The flows whose SQL differs by
+database (the dashboard's per-day figures, report aggregates, the row locks of a refund's
+approval) run on both databases; the others on SQLite only, their routes being covered on
+both by the route tests (test_walls_and_approvals.py, test_approvals.py, test_start_run.py).
 """
 
 from __future__ import annotations
@@ -22,17 +24,23 @@ from paygov.kit.clock import FrozenClock
 from paygov.kit.context import Context
 from paygov.payments import attempts
 from paygov.payments.models import Payment
+from paygov.providers.service import import_catalogue
 from paygov.refunds.models import Refund
 from tests.backoffice.conftest import PASSWORD, THRESHOLD, User, create_user, live_code
 from tests.backoffice.test_browser import server as server  # the uvicorn fixture
 from tests.backoffice.test_browser import shot, sign_in
+from tests.conftest import SANDBOX_PROVIDERS
 from tests.e2e.test_checkout_browser import page as page  # the Chromium fixture
 from tests.factories import create_agency, payment_body
 from tests.payments_flow.test_attempts import new_payment, start, tell, token_of
+from tests.pg import free_port
+from tests.reconciliation.test_manual_correction import ORPHAN, plant
+from tests.reconciliation.test_manual_correction import Day as CorrectionDay
 from tests.reconciliation.test_reconcile import DAY, Day, reconcile
 from tests.refunds.test_refunds import ITEMS, install, paid
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+# On PostgreSQL too these would add ~40 s and test nothing the route tests do not.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 async def second_page(page: Any) -> Any:
@@ -60,6 +68,7 @@ async def planted_run(ctx: Context, api: httpx.AsyncClient, tmp_path: Path) -> s
     return run.id
 
 
+@sqlite_only
 class TestFindAPayment:
     async def test_by_dossier_reference_after_the_second_factor(
         self, ctx: Context, api: httpx.AsyncClient, server: str, page: Any
@@ -87,6 +96,7 @@ class TestFindAPayment:
         assert "clearing:bank-a" in ledger
 
 
+@sqlite_only
 class TestResolveADiscrepancy:
     async def test_with_a_reason_and_it_shows_resolved(
         self, ctx: Context, planted_run: str, server: str, page: Any
@@ -94,9 +104,9 @@ class TestResolveADiscrepancy:
         await sign_in(page, server, await create_user(ctx, "finance"))
         await page.goto(f"{server}/backoffice/reconciliation")
         await page.click(f"a[href$='/reconciliation/{planted_run}']")
-        row = page.locator("tr", has_text="amount_mismatch")
-        await row.locator("input[name=reason]").fill("Ngân hàng trừ phí 1.000 ₫, đã đối chiếu")
-        await row.locator("button[type=submit]").click()
+        resolve = page.locator("tr", has_text="amount_mismatch").locator("form[action$=resolve]")
+        await resolve.locator("input[name=reason]").fill("Ngân hàng trừ phí 1.000 ₫, đã đối chiếu")
+        await resolve.locator("button[type=submit]").click()
         await page.wait_for_url(f"**/backoffice/reconciliation/{planted_run}")
         resolved = page.locator("tr", has_text="amount_mismatch")
         assert "Đã xử lý" in await resolved.inner_text()
@@ -141,7 +151,7 @@ class TestDownloadReports:
 
 class TestRefundAboveTheThreshold:
     async def test_asked_by_one_approved_by_another_then_made(
-        self, ctx: Context, api: httpx.AsyncClient, server: str, page: Any
+        self, ctx: Context, api: httpx.AsyncClient, server: str, page: Any, backend: str
     ) -> None:
         amount = THRESHOLD + 500_000
         bank = install(ctx)
@@ -174,7 +184,7 @@ class TestRefundAboveTheThreshold:
         await other.wait_for_url("**/backoffice/approvals?msg=reauth_ok")
         await other.click("main button:has-text('Phê duyệt')")
         await other.wait_for_url(re.compile(r"/backoffice/approvals\?msg=approved"))
-        await shot(other, "approvals-approved", "sqlite")
+        await shot(other, "approvals-approved", backend)
 
         async with ctx.db.read() as session:
             refunds = list(await session.scalars(select(Refund)))
@@ -183,6 +193,7 @@ class TestRefundAboveTheThreshold:
         assert refunds[0].id in await page.inner_text("main")
 
 
+@sqlite_only
 class TestWallsInTheBrowser:
     async def test_viewer_has_no_refund_and_other_agency_is_not_found(
         self, ctx: Context, api: httpx.AsyncClient, server: str, page: Any
@@ -211,6 +222,123 @@ class TestWallsInTheBrowser:
         assert reply.status == 404
         assert "Không tìm thấy" in await other.inner_text("main")
         assert "HS-2026-000123" not in await other.content()
+
+
+async def import_providers(ctx: Context, catalogue: Path = SANDBOX_PROVIDERS) -> None:
+    """Providers in the database, their APIs on a closed port (imported before the server
+    starts: it reads the providers then)."""
+    async with ctx.db.transaction() as session:
+        await import_catalogue(
+            session,
+            ctx.box,
+            catalogue,
+            at=ctx.clock.now(),
+            actor="test",
+            variables={"PAYGOV_SANDBOX_URL": f"http://127.0.0.1:{free_port()}"},
+        )
+
+
+@pytest.fixture
+async def silent_banks(ctx: Context) -> None:
+    """The sandbox providers, their statement APIs on a closed port."""
+    await import_providers(ctx)
+
+
+@sqlite_only
+class TestAdministration:
+    async def test_admin_adds_and_disables_a_user_then_a_run_meets_a_silent_bank(
+        self, ctx: Context, silent_banks: None, server: str, page: Any
+    ) -> None:
+        await create_agency(ctx)
+        await sign_in(page, server, await create_user(ctx, "admin"))
+        await page.click("nav >> text=Người dùng")
+        await page.fill("#u-email", "ketoan.hcm@stc.gov.vn")
+        await page.select_option("#u-role", "agency_finance")
+        await page.select_option("#u-agency", "dvc-hcm")
+        await page.click("form[action$='/users'] button[type=submit]")
+        await page.wait_for_url("**/backoffice/users?msg=user_created")
+        assert "Đã tạo người dùng" in await page.inner_text("[role=status]")
+        command = "paygov user password --email ketoan.hcm@stc.gov.vn"
+        assert command in await page.inner_text("main")
+        row = page.locator("tr", has_text="ketoan.hcm@stc.gov.vn")
+        assert "dvc-hcm" in await row.inner_text()
+        await row.locator("button", has_text="Tắt").click()
+        await page.wait_for_url("**/backoffice/users?msg=user_disabled")
+        assert "Đang tắt" in await page.locator("tr", has_text="ketoan.hcm").inner_text()
+
+        await page.click("nav >> text=Đối soát")
+        await page.select_option("#r-provider", "vcb-direct-sandbox")
+        await page.fill("#r-day", "2026-11-20")
+        await page.click("form[action$='/reconciliation'] button[type=submit]")
+        await page.wait_for_load_state()
+        assert "Không lấy được sao kê" in await page.inner_text("[role=alert]")
+        assert await page.input_value("#r-day") == "2026-11-20"  # the form keeps the input
+        assert "failed" in await page.locator("tr", has_text="vcb-direct-sandbox").inner_text()
+        assert await fits_the_screen(page)
+
+
+@pytest.fixture
+async def orphan_line(ctx: Context, api: httpx.AsyncClient, tmp_path: Path) -> CorrectionDay:
+    """A run whose line 1 is 25 000 ₫ PayGov could not book, and the unpaid order of 25 000 ₫
+    it was meant for (tests/reconciliation/test_manual_correction.py). The server, another
+    process, loads its providers from the database: the run's provider is put there as a
+    sandbox one under the run's code."""
+    day = await plant(ctx, api, tmp_path)
+    catalogue = tmp_path / "providers.toml"
+    sandbox = SANDBOX_PROVIDERS.read_text(encoding="utf-8")
+    catalogue.write_text(
+        sandbox.replace('code = "vcb-direct-sandbox"', f'code = "{day.run.provider}"'),
+        encoding="utf-8",
+    )
+    await import_providers(ctx, catalogue)
+    return day
+
+
+@sqlite_only
+class TestCorrectADiscrepancy:
+    async def test_booked_to_an_order_by_one_approved_by_another_then_resolved(
+        self, ctx: Context, orphan_line: CorrectionDay, server: str, page: Any, backend: str
+    ) -> None:
+        order = orphan_line.order
+        run_page = f"{server}/backoffice/reconciliation/{orphan_line.run.id}"
+        asker = await create_user(ctx, "finance", email="a@stc.gov.vn")
+        approver = await create_user(ctx, "finance", email="b@stc.gov.vn")
+
+        await sign_in(page, server, asker)
+        await page.goto(run_page)
+        line = page.locator("tr", has=page.locator(f"form[action$='/items/{ORPHAN}/correct']"))
+        await line.locator("summary", has_text="Ghi vào một lệnh thanh toán").click()
+        await line.locator("input[name=payment_id]").fill(order)
+        await line.locator("form[action$=correct] input[name=reason]").fill("Gõ sai mã HS-25")
+        await shot(page, "discrepancy-correction-form", backend)
+        await line.locator("form[action$=correct] button[type=submit]").click()
+        await page.wait_for_url(re.compile(r"\?msg=correction_waiting"))
+        assert "người thứ hai phê duyệt" in await page.inner_text("[role=status]")
+        await page.goto(f"{server}/backoffice/approvals")
+        assert await page.locator("main button", has_text="Phê duyệt").count() == 0  # own
+
+        other = await second_page(page)
+        await sign_in(other, server, approver)
+        await other.goto(f"{server}/backoffice/approvals")
+        await other.click("main button:has-text('Phê duyệt')")
+        await reauthenticate(other, approver)
+        await other.wait_for_url("**/backoffice/approvals?msg=reauth_ok")
+        listed = await other.inner_text("main")
+        for shown in ("Điều chỉnh đối soát", "dòng 1", "25.000 ₫", order, "Gõ sai mã HS-25"):
+            assert shown in listed, shown
+        await shot(other, "approvals-correction", backend)
+        await shot(other, "approvals-correction-phone", backend, width=390)
+        assert await fits_the_screen(other)
+        await other.click("main button:has-text('Phê duyệt')")
+        await other.wait_for_url(re.compile(r"/backoffice/approvals\?msg=approved_correction"))
+
+        await page.goto(run_page)
+        resolved = page.locator("tr", has=page.locator(f"td[data-label='#']:text-is('{ORPHAN}')"))
+        assert "Đã xử lý" in await resolved.inner_text()
+        assert order in await resolved.inner_text()
+        assert await page.locator(f"form[action$='/items/{ORPHAN}/correct']").count() == 0
+        await page.goto(f"{server}/backoffice/payments/{order}")
+        assert "succeeded" in await page.inner_text("main")
 
 
 async def seed_activity(ctx: Context, api: httpx.AsyncClient) -> None:
@@ -255,7 +383,13 @@ async def fits_the_screen(page: Any) -> bool:
 
 class TestScreenshots:
     async def test_pages_with_data_on_laptop_and_phone(
-        self, ctx: Context, api: httpx.AsyncClient, planted_run: str, server: str, page: Any
+        self,
+        ctx: Context,
+        api: httpx.AsyncClient,
+        planted_run: str,
+        server: str,
+        page: Any,
+        backend: str,
     ) -> None:
         await seed_activity(ctx, api)
         asker = await create_user(ctx, "admin", email="a@stc.gov.vn")
@@ -279,11 +413,13 @@ class TestScreenshots:
             "discrepancies": f"/backoffice/reconciliation/{planted_run}",
             "approvals": "/backoffice/approvals",
             "agencies": "/backoffice/agencies",
+            "runs": "/backoffice/reconciliation",
+            "users-list": "/backoffice/users",
         }
         for name, path in pages.items():
             await page.goto(server + path)
-            await shot(page, name, "sqlite")
-            await shot(page, f"{name}-phone", "sqlite", width=390)
+            await shot(page, name, backend)
+            await shot(page, f"{name}-phone", backend, width=390)
             assert await fits_the_screen(page), name
         await page.goto(server + "/backoffice/dashboard")
         assert await page.locator("svg.chart rect.chart__bar--brand").count() >= 7

@@ -5,47 +5,35 @@ On both databases."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from pathlib import Path
-
 import httpx
 from sqlalchemy import select
 
 from paygov.kit.context import Context
 from paygov.staff.models import StaffApproval
-from tests.backoffice.conftest import create_user, sign_in
+from tests.backoffice.test_correction_page import Desk
+from tests.backoffice.test_correction_page import desk as desk  # the two signed-in users
 from tests.backoffice.test_walls_and_approvals import reauth
 from tests.payments_flow.test_attempts import read
-from tests.reconciliation.test_manual_correction import APPROVER, ASKER, ORPHAN, ask, plant
-from tests.reconciliation.test_reconcile import DAY, at, local
+from tests.reconciliation.test_manual_correction import ORPHAN, ask
 
 
 async def test_a_second_finance_user_approves_a_correction_in_the_back_office(
-    ctx: Context,
-    api: httpx.AsyncClient,
-    browser: httpx.AsyncClient,
-    second_browser: httpx.AsyncClient,
-    tmp_path: Path,
+    ctx: Context, api: httpx.AsyncClient, desk: Desk
 ) -> None:
-    day = await plant(ctx, api, tmp_path)
-    asker = await create_user(ctx, "finance", email=ASKER)
-    approver = await create_user(ctx, "finance", email=APPROVER)
-    at(ctx, local(DAY + timedelta(days=1), 9))
-    asker_csrf = await sign_in(browser, ctx, asker)
-    approver_csrf = await sign_in(second_browser, ctx, approver)
-    asked = await ask(ctx, day.run.id, ORPHAN, day.order)  # what the run page will call
+    day = desk.day
+    asked = await ask(ctx, day.run.id, ORPHAN, day.order)  # what the run page calls
     url = f"/backoffice/approvals/{asked.id}"
 
-    assert (await second_browser.get("/backoffice/approvals")).status_code == 200
-    await reauth(browser, ctx, asker, "")
-    own = await browser.post(url, data={"csrf": asker_csrf, "decision": "approve"})
-    assert own.status_code == 403
-    not_yet = await second_browser.post(url, data={"csrf": approver_csrf, "decision": "approve"})
+    assert (await desk.approver.get("/backoffice/approvals")).status_code == 200
+    own = await desk.asker.post(url, data={"csrf": desk.asker_csrf, "decision": "approve"})
+    assert own.status_code == 403  # re-authenticated, yet their own request
+    approve = {"csrf": desk.approver_csrf, "decision": "approve"}
+    not_yet = await desk.approver.post(url, data=approve)
     assert not_yet.headers["location"] == "/backoffice/reauth"
     assert (await read(api, day.order))["status"] == "expired"
 
-    await reauth(second_browser, ctx, approver, "")
-    done = await second_browser.post(url, data={"csrf": approver_csrf, "decision": "approve"})
+    await reauth(desk.approver, ctx, desk.approver_user, "")
+    done = await desk.approver.post(url, data=approve)
     assert done.status_code == 303, done.text
     assert "msg=approved" in done.headers["location"]
     paid = await read(api, day.order)
@@ -55,5 +43,5 @@ async def test_a_second_finance_user_approves_a_correction_in_the_back_office(
     assert approval is not None
     assert approval.status == "approved"
     assert approval.outcome is not None
-    again = await second_browser.post(url, data={"csrf": approver_csrf, "decision": "approve"})
+    again = await desk.approver.post(url, data=approve)
     assert again.status_code == 409

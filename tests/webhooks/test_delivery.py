@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from paygov.agencies.models import Agency
 from paygov.agencies.service import WEBHOOK_SECRET_PURPOSE, new_webhook_secret
+from paygov.audit import service as audit
+from paygov.audit.models import AuditEntry
 from paygov.kit.context import Context
 from paygov.kit.ids import new_id
 from paygov.payments import repository as payments
 from paygov.webhooks import repository
 from paygov.webhooks.models import WebhookDelivery
 from paygov.webhooks.service import deliver_due
+from tests.test_cli import paygov
 from tests.webhooks.conftest import Portal
 from tests.webhooks.receiver import Receiver
+
+
+async def resends_audited(ctx: Context) -> list[tuple[str, str, dict[str, Any]]]:
+    """(actor, original delivery, details) of each audited re-send, oldest first."""
+    async with ctx.db.read() as session:
+        rows = await session.execute(
+            select(AuditEntry.actor, AuditEntry.subject_id, AuditEntry.details)
+            .where(AuditEntry.action == "webhook_delivery.resent")
+            .order_by(AuditEntry.id)
+        )
+        return [(actor, subject, dict(details)) for actor, subject, details in rows.all()]
 
 
 async def deliveries(ctx: Context) -> list[WebhookDelivery]:
@@ -266,3 +283,35 @@ class TestPortalApi:
         foreign = await api.post(f"/v1/webhook-deliveries/{first['delivery_id']}/resend")
         assert foreign.status_code == 404
         assert foreign.json()["error"]["code"] == "webhook_delivery_not_found"
+        # Audited with who asked (the refused foreign try wrote nothing), the chain intact.
+        assert await resends_audited(ctx) == [
+            (
+                "agency:dvc-hook",
+                first["delivery_id"],
+                {
+                    "delivery_id": again["delivery_id"],
+                    "event_id": first["event_id"],
+                    "agency_id": portal.keys.agency.id,
+                },
+            )
+        ]
+        async with ctx.db.read() as session:
+            assert (await audit.verify(session)).ok
+
+    async def test_resend_from_the_cli_is_audited_with_the_operator(
+        self, ctx: Context, portal: Portal
+    ) -> None:
+        await portal.cancelled()
+        [first] = await deliveries(ctx)
+        done = paygov(ctx, "webhooks", "resend", first.id)
+        assert done.returncode == 0, done.stderr
+        again = json.loads(done.stdout)
+        assert (again["status"], again["event_id"]) == ("pending", first.event_id)
+        [(actor, subject, details)] = await resends_audited(ctx)
+        assert actor == f"cli:{getpass.getuser()}"
+        assert (subject, details["delivery_id"]) == (first.id, again["delivery_id"])
+        verified = paygov(ctx, "audit", "verify")
+        assert verified.returncode == 0, verified.stderr
+        unknown = paygov(ctx, "webhooks", "resend", "whd_nope")
+        assert unknown.returncode != 0
+        assert len(await resends_audited(ctx)) == 1
