@@ -191,8 +191,8 @@ VI: dict[str, str] = {
     "start_run": "Chạy đối soát",
     "start_run_lead": (
         "Lấy sao kê của trung gian cho một ngày qua API và đối soát ngay (có thể mất vài"
-        " giây). Sao kê lớn, hoặc sao kê dạng tệp, chạy bằng lệnh paygov reconcile hoặc"
-        " để lượt chạy hằng đêm xử lý."
+        " giây). Sao kê dạng tệp tải lên ở mục dưới; sao kê rất lớn nên để lượt chạy hằng"
+        " đêm hoặc lệnh paygov reconcile xử lý."
     ),
     "no_fetchable": "Không có trung gian nào cung cấp sao kê qua API.",
     "upload_run": "Đối soát từ tệp sao kê",
@@ -459,8 +459,8 @@ EN: dict[str, str] = {
     "start_run": "Run a reconciliation",
     "start_run_lead": (
         "Fetches the provider's statement for a day through its API and reconciles it now"
-        " (this can take a few seconds). Big statements, and statements that come as files,"
-        " go through `paygov reconcile` or the nightly run."
+        " (this can take a few seconds). A statement that comes as a file is uploaded below;"
+        " very big ones are better left to the nightly run or `paygov reconcile`."
     ),
     "no_fetchable": "No provider offers its statement through an API.",
     "upload_run": "Reconcile a statement file",
