@@ -363,20 +363,20 @@ PAYMENT_LINE = (
     "l.amount > 0 AND (l.kind IS NULL OR l.kind IN ('payment', 'other')) AND NOT l.reversal"
 )
 
-# One pass over the whole statement: its lines grouped by reference, fully joined with the
-# attempts that succeeded that day (or were held at the end of the day before). A group
-# of one credit that agrees with its attempt of the day is matched and goes no further
-# (the common case, not written: a line without an item is matched, see `counts`). What
-# is left is small: references whose credits need a closer look (no attempt of the day,
-# several credits, another amount, a succeeded_via of reconciliation) and attempts no
-# line names.
+# One pass over the whole statement: its credits grouped by reference, fully joined with
+# the attempts that succeeded that day (or were held at the end of the day before). A
+# group of one credit that agrees with its attempt of the day is matched and goes no
+# further (the common case, not written: a line without an item is matched, see `counts`).
+# What is left is small: references whose credits need a closer look (no attempt of the
+# day, several credits, another amount, a succeeded_via of reconciliation) and attempts no
+# credit names.
 FIND_PENDING = f"""
 INSERT INTO recon_pending (ref, lines, attempt_id)
 SELECT g.ref, g.lines, d.id
 FROM (
-    SELECT l.ref, SUM(CASE WHEN {PAYMENT_LINE} THEN 1 ELSE 0 END) AS lines,
-           MIN(CASE WHEN {PAYMENT_LINE} THEN l.amount END) AS amount
+    SELECT l.ref, count(*) AS lines, MIN(l.amount) AS amount
     FROM recon_stage l
+    WHERE {PAYMENT_LINE}
     GROUP BY l.ref
 ) g
 FULL JOIN (
@@ -388,10 +388,10 @@ FULL JOIN (
                        WHERE i.run_id = :previous AND i.class = 'held' AND i.carry))
 ) d ON d.txn_ref = g.ref
 WHERE g.lines IS NULL
-   OR (g.lines > 0 AND NOT (
+   OR NOT (
         d.id IS NOT NULL AND g.lines = 1 AND g.amount = d.amount AND d.transfers >= 1
         AND (d.succeeded_via IS NULL OR d.succeeded_via <> 'reconciliation')
-        AND d.succeeded_at >= :day_start AND d.succeeded_at < :day_end))
+        AND d.succeeded_at >= :day_start AND d.succeeded_at < :day_end)
 """
 
 # The second and last pass over the whole statement: its lines that need a closer look,
@@ -472,7 +472,8 @@ FROM (
 LEFT JOIN refunds r ON r.id = m.refund_id
 """
 
-# Attempts no line names, unless a line of another day claimed them.
+# Attempts no line names (no credit, nor a debit or fee line), unless a line of another day
+# claimed them.
 NEXT_ITEM = "(SELECT COALESCE(MAX(n.item_no), 0) FROM recon_items n WHERE n.run_id = :run)"
 
 CLASSIFY_ATTEMPTS = f"""
@@ -485,6 +486,7 @@ SELECT CAST(:run AS VARCHAR(30)),
 FROM recon_pending p
 JOIN attempts a ON a.id = p.attempt_id
 WHERE p.lines IS NULL
+  AND NOT EXISTS (SELECT 1 FROM recon_odd l WHERE l.ref = a.txn_ref)
   AND NOT EXISTS (
       SELECT 1 FROM recon_items i JOIN recon_runs r ON r.id = i.run_id
       WHERE i.carry AND i.attempt_id = a.id AND i.class <> 'held'
@@ -728,8 +730,9 @@ async def discrepancies(
     query = discrepancies_query(run, after=after, limit=limit)
     await _lookups_are_cheap(session)
     result = await session.stream(query.execution_options(yield_per=2_000))
-    async for row in result:
-        yield row
+    async for batch in result.partitions():  # a batch a fetch, not a thread switch a row
+        for row in batch:
+            yield row
 
 
 async def discrepancy(session: AsyncSession, run: ReconRun, item_id: int) -> Row[Any] | None:
