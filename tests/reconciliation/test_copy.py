@@ -189,3 +189,19 @@ async def test_a_line_with_the_longest_bank_reference_can_be_resolved(
         )
     assert entry is not None
     assert (entry.subject_id, entry.details["subject"]) == (f"{run.id}:1", f"line:{reference}")
+
+
+async def test_an_attempt_named_only_by_a_debit_is_not_missing_at_the_bank(
+    ctx: Context, tmp_path: Path, api: Any
+) -> None:
+    from tests.reconciliation.test_reconcile import paid
+
+    csv_bank(ctx)
+    at(ctx, local(DAY, 9))
+    ref = await paid(ctx, api, ctx.providers.get("bank-r"), 40_000)
+    at(ctx, NEXT_MORNING)
+    path = write(tmp_path / "s.csv", [f"{time_of(10)},-40000,{ref},,R1,0"])
+    run = await run_day(ctx, path)
+    found = await classes(ctx, run.id, path)
+    assert list(found) == ["refund_mismatch"]  # a debit with no refund PayGov made
+    assert run.counts["missing_at_bank"]["attempts"] == 0
