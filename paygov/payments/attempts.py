@@ -4,7 +4,8 @@ payment. Locks are always taken payment first, then attempt, so no two paths dea
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,24 +72,15 @@ async def open_attempt(
     if not provider.offered(mode, payment.amount):
         raise ProviderNotOffered(field="method")
     schedule = ctx.settings.attempt_poll_schedule  # the worker asks the provider then
-    attempt = Attempt(
-        id=new_id("att"),
-        payment_id=payment.id,
-        txn_ref=new_txn_ref(),
+    attempt = add_attempt(
+        session,
+        payment,
         provider=provider.code,
         bank=bank_code,
         amount=payment.amount,
-        status="open",
-        failure_reason=None,
-        provider_txn_id=None,
-        raw={},
-        polls=0,
-        transfers=0,
+        at=now,
         next_poll_at=now + timedelta(seconds=schedule[0]) if schedule else None,
-        created_at=now,
-        updated_at=now,
     )
-    repository.add_attempt(session, attempt)
     await payments.change(
         session,
         ctx,
@@ -106,6 +98,39 @@ async def open_attempt(
         bank=bank_code,
     )
     return payment, attempt
+
+
+def add_attempt(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    provider: str,
+    bank: str | None,
+    amount: int,
+    at: datetime,
+    next_poll_at: datetime | None = None,
+    raw: dict[str, Any] | None = None,
+) -> Attempt:
+    """An open attempt of the payment under a new txn_ref, added to the session."""
+    attempt = Attempt(
+        id=new_id("att"),
+        payment_id=payment.id,
+        txn_ref=new_txn_ref(),
+        provider=provider,
+        bank=bank,
+        amount=amount,
+        status="open",
+        failure_reason=None,
+        provider_txn_id=None,
+        raw=raw or {},
+        polls=0,
+        transfers=0,
+        next_poll_at=next_poll_at,
+        created_at=at,
+        updated_at=at,
+    )
+    repository.add_attempt(session, attempt)
+    return attempt
 
 
 def attempt_request(

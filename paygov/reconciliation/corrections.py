@@ -34,7 +34,7 @@ from paygov.kit.errors import Conflict, Forbidden, PayGovError
 from paygov.kit.ids import new_id
 from paygov.payments import repository as payments_repository
 from paygov.payments import service as payments
-from paygov.payments.attempts import new_txn_ref
+from paygov.payments.attempts import add_attempt
 from paygov.payments.models import Attempt, Payment
 from paygov.payments.service import PaymentNotFound
 from paygov.providers.live import LiveProvider
@@ -391,25 +391,15 @@ async def _new_attempt(
     txn_ref. Always a new one: an open attempt of the order may still bring its own money
     (its callback would then be taken for a duplicate of this one), and a succeeded one
     would take this money for a duplicate."""
-    now = ctx.clock.now()
-    attempt = Attempt(
-        id=new_id("att"),
-        payment_id=payment.id,
-        txn_ref=new_txn_ref(),
+    attempt = add_attempt(
+        session,
+        payment,
         provider=provider.code,
         bank=None,
         amount=line.amount,
-        status="open",
-        failure_reason=None,
-        provider_txn_id=None,
+        at=ctx.clock.now(),
         raw={"manual_correction": approval.id, "run_id": line.run.id, "line_no": line.line_no},
-        polls=0,
-        transfers=0,
-        next_poll_at=None,
-        created_at=now,
-        updated_at=now,
     )
-    payments_repository.add_attempt(session, attempt)
     await payments.change(
         session,
         ctx,
